@@ -1,0 +1,167 @@
+//! A connection checked out of the pool, and every statement run on it under a context.
+
+use std::time::Duration;
+
+use sea_query::Values;
+use tokio::sync::oneshot;
+
+use crate::cause::Cause;
+use crate::ctx::Ctx;
+use crate::driver::{BoxFuture, Connection, Driver, Executed};
+use crate::error::{DatabaseErrorKind, Error, Result, StatementOutcome};
+use crate::pool::Pooled;
+use crate::protocol::{Busy, Flight, StopReport, server_stop};
+
+/// A connection checked out of a [`Pool`](crate::Pool). Dropping it returns the connection
+/// to the pool (or, if a statement on it is still being stopped, lets the stop finish
+/// first).
+pub struct PoolConnection<D: Driver> {
+    slot: Slot<D>,
+    cancel_grace: Duration,
+}
+
+enum Slot<D: Driver> {
+    Ready(Pooled<D>),
+    /// An abandoned statement is being stopped; its report arrives here.
+    Stopping(oneshot::Receiver<StopReport<D>>),
+    /// The connection had to be closed.
+    Closed,
+}
+
+impl<D: Driver> Slot<D> {
+    fn after(object: Option<Pooled<D>>) -> Slot<D> {
+        object.map_or(Slot::Closed, Slot::Ready)
+    }
+}
+
+impl<D: Driver> PoolConnection<D> {
+    pub(crate) fn new(object: Pooled<D>, cancel_grace: Duration) -> PoolConnection<D> {
+        PoolConnection {
+            slot: Slot::Ready(object),
+            cancel_grace,
+        }
+    }
+
+    /// Runs one operation on the connection under `ctx`: the cancellation protocol of
+    /// DESIGN.md, for every backend.
+    ///
+    /// - A context that has already ended sends nothing: [`Error::Canceled`] with
+    ///   [`StatementOutcome::NotSent`].
+    /// - While `operation` runs it is raced against `ctx`. If `ctx` ends first, the server
+    ///   is asked to stop the statement and the call returns once the statement has ended
+    ///   or the pool's cancel grace has passed, with the cause and what became of the
+    ///   statement. The connection is kept only if the server confirmed the stop.
+    /// - A server-side statement timeout (set from the context's deadline) is reported as
+    ///   the context's cause with [`StatementOutcome::Stopped`].
+    ///
+    /// Cancel safe in the way that matters: dropping the future hands the statement to a
+    /// background task that stops it on the server; the next operation on this connection
+    /// waits (within its own context) for that to settle.
+    pub async fn run<T, F>(&mut self, ctx: &Ctx, operation: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut D::Connection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        ctx.check()?;
+        let object = self.take(ctx).await?;
+        let canceller = object.canceller();
+        let (report, stopped) = oneshot::channel();
+        self.slot = Slot::Stopping(stopped);
+        let mut busy = Busy::new(object);
+        let landing = async move {
+            let result = operation(busy.connection()).await;
+            (busy, result)
+        };
+        let mut flight = Flight::new(landing, canceller, report, self.cancel_grace);
+        tokio::select! {
+            biased;
+            Some((busy, result)) = flight.land() => {
+                self.slot = Slot::after(busy.release());
+                result.map_err(|error| server_deadline(ctx, error))
+            }
+            cause = ctx.done() => {
+                flight.abort();
+                let outcome = self.await_stop().await?;
+                Err(Error::Canceled { cause, outcome })
+            }
+        }
+    }
+
+    /// Executes a statement that returns no rows. See [`PoolConnection::run`] for how
+    /// `ctx` governs it.
+    pub async fn execute(
+        &mut self,
+        ctx: &Ctx,
+        sql: impl Into<String>,
+        values: Values,
+    ) -> Result<Executed> {
+        let (ctx_owned, sql) = (ctx.clone(), sql.into());
+        self.run(ctx, move |connection| {
+            Box::pin(async move { connection.execute(&ctx_owned, &sql, &values).await })
+        })
+        .await
+    }
+
+    /// Runs a query and returns every row. See [`PoolConnection::run`] for how `ctx`
+    /// governs it.
+    pub async fn fetch_all(
+        &mut self,
+        ctx: &Ctx,
+        sql: impl Into<String>,
+        values: Values,
+    ) -> Result<Vec<<D::Connection as Connection>::Row>> {
+        let (ctx_owned, sql) = (ctx.clone(), sql.into());
+        self.run(ctx, move |connection| {
+            Box::pin(async move { connection.fetch_all(&ctx_owned, &sql, &values).await })
+        })
+        .await
+    }
+
+    /// Takes the connection out of the slot for a statement, first waiting (within `ctx`)
+    /// for an abandoned statement's stop to settle.
+    async fn take(&mut self, ctx: &Ctx) -> Result<Pooled<D>> {
+        if let Slot::Stopping(_) = self.slot {
+            // That outcome belonged to the abandoned statement; only the connection matters.
+            let _ = ctx.run(self.await_stop()).await?;
+        }
+        match std::mem::replace(&mut self.slot, Slot::Closed) {
+            Slot::Ready(object) => Ok(object),
+            _ => Err(Error::connection(
+                "this connection was closed: an earlier statement on it could not be \
+                 stopped cleanly",
+                None,
+            )),
+        }
+    }
+
+    /// Waits for the stop task's report and puts the connection back if it is clean.
+    /// Cancel safe: the report stays in the slot.
+    async fn await_stop(&mut self) -> Result<StatementOutcome> {
+        let Slot::Stopping(stopped) = &mut self.slot else {
+            return Ok(StatementOutcome::Unknown);
+        };
+        match stopped.await {
+            Ok(report) => {
+                self.slot = Slot::after(report.object);
+                report.outcome
+            }
+            // The task died with its runtime and took the connection with it.
+            Err(_) => {
+                self.slot = Slot::Closed;
+                Ok(StatementOutcome::Unknown)
+            }
+        }
+    }
+}
+
+/// A statement the server stopped by its own timer, which the backend set from the context's
+/// deadline, is the context's deadline firing.
+fn server_deadline(ctx: &Ctx, error: Error) -> Error {
+    match (server_stop(&error), ctx.deadline()) {
+        (Some(DatabaseErrorKind::StatementTimeout), Some(_)) => Error::Canceled {
+            cause: ctx.cause().unwrap_or(Cause::DeadlineExceeded),
+            outcome: StatementOutcome::Stopped,
+        },
+        _ => error,
+    }
+}

@@ -1,0 +1,326 @@
+//! The context every query is tethered to.
+//!
+//! A [`Ctx`] is a node in a tree. Scopes ([`Scope`]) derived from it can be cancelled, carry a
+//! deadline, or both; cancelling a scope ends its whole subtree and never its parent or
+//! siblings. Values of any `'static` type can be attached and are seen by descendants only.
+//!
+//! Wake-ups and child registration come from tokio-util's [`CancellationToken`] tree. What
+//! it lacks is ours: the cause, the deadline, the values, and a lock-free [`Ctx::check`]
+//! (the token's `is_cancelled` takes a mutex; our per-scope cancel records are set-once
+//! cells read with one atomic load each).
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::cause::Cause;
+
+/// The reason given when a [`Scope`] is dropped without an explicit [`Scope::cancel`].
+pub const SCOPE_ENDED: &str = "scope ended";
+
+/// A request's context: cancellation, deadline and request-scoped values.
+///
+/// Cloning is a pointer copy. A clone observes the same cancellation and deadline but owns
+/// nothing: only the [`Scope`] that derived a context can cancel it, and dropping that scope
+/// cancels it whatever clones remain.
+#[derive(Clone)]
+pub struct Ctx {
+    node: Arc<Node>,
+}
+
+struct Node {
+    parent: Option<Arc<Node>>,
+    token: CancellationToken,
+    /// Effective deadline: the minimum of this node's own and every ancestor's.
+    deadline: Option<Instant>,
+    /// Set once, by [`Scope::cancel`]; `None` forever on value nodes and roots.
+    cancelled: OnceLock<CancelRecord>,
+    /// The first cause this node reported; later calls return it unchanged.
+    reported: OnceLock<Cause>,
+    value: Option<Box<dyn Any + Send + Sync>>,
+    live_children: AtomicUsize,
+}
+
+struct CancelRecord {
+    cause: Cause,
+    at: Instant,
+}
+
+impl Node {
+    fn root() -> Node {
+        Node {
+            parent: None,
+            token: CancellationToken::new(),
+            deadline: None,
+            cancelled: OnceLock::new(),
+            reported: OnceLock::new(),
+            value: None,
+            live_children: AtomicUsize::new(0),
+        }
+    }
+
+    /// A child of `parent` that ends through `token`, which must be `parent`'s token or a
+    /// child of it.
+    fn derive(
+        parent: &Arc<Node>,
+        token: CancellationToken,
+        deadline: Option<Instant>,
+        value: Option<Box<dyn Any + Send + Sync>>,
+    ) -> Node {
+        parent.live_children.fetch_add(1, Ordering::Relaxed);
+        Node {
+            parent: Some(Arc::clone(parent)),
+            token,
+            deadline: earliest(parent.deadline, deadline),
+            cancelled: OnceLock::new(),
+            reported: OnceLock::new(),
+            value,
+            live_children: AtomicUsize::new(0),
+        }
+    }
+
+    fn ancestry(&self) -> impl Iterator<Item = &Node> {
+        std::iter::successors(Some(self), |node| node.parent.as_deref())
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(parent) = &self.parent {
+            parent.live_children.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Ctx {
+    /// A root context that never ends by itself: no deadline, and nothing can cancel it.
+    /// Derive scopes from it.
+    ///
+    /// Each call makes a new, independent root, so unrelated requests never contend on one
+    /// shared parent.
+    pub fn background() -> Ctx {
+        Ctx {
+            node: Arc::new(Node::root()),
+        }
+    }
+
+    /// Derives a child that can be cancelled through the returned [`Scope`], and that is
+    /// cancelled when the scope is dropped.
+    pub fn child(&self) -> Scope {
+        self.derive_scope(None)
+    }
+
+    /// Derives a child that ends `timeout` from now (tokio's clock), or earlier if this
+    /// context does. A timeout too large to represent means "no deadline of its own".
+    pub fn with_timeout(&self, timeout: Duration) -> Scope {
+        self.derive_scope(Instant::now().checked_add(timeout))
+    }
+
+    /// Derives a child that ends at `deadline`, or earlier if this context does. A child's
+    /// deadline never extends its parent's.
+    pub fn with_deadline(&self, deadline: Instant) -> Scope {
+        self.derive_scope(Some(deadline))
+    }
+
+    fn derive_scope(&self, deadline: Option<Instant>) -> Scope {
+        let token = self.node.token.child_token();
+        Scope {
+            ctx: Ctx {
+                node: Arc::new(Node::derive(&self.node, token, deadline, None)),
+            },
+        }
+    }
+
+    /// Derives a child that carries `value`, visible through [`Ctx::value`] on the child and
+    /// its descendants, never on this context or its other children.
+    ///
+    /// Values are keyed by type. A value is never changed once set; setting the same type
+    /// again further down shadows it for that subtree only. The child ends exactly when
+    /// this context ends, so it needs no scope.
+    pub fn with_value<T: Any + Send + Sync>(&self, value: T) -> Ctx {
+        let token = self.node.token.clone();
+        Ctx {
+            node: Arc::new(Node::derive(&self.node, token, None, Some(Box::new(value)))),
+        }
+    }
+
+    /// The nearest value of type `T` set on this context or an ancestor.
+    pub fn value<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.node
+            .ancestry()
+            .find_map(|node| node.value.as_ref()?.downcast_ref::<T>())
+    }
+
+    /// `Ok` while the context is live; the cause once it has ended.
+    ///
+    /// Costs one atomic load per enclosing scope, plus a clock read when there is a
+    /// deadline. Arms no timer.
+    pub fn check(&self) -> Result<(), Cause> {
+        match self.cause() {
+            Some(cause) => Err(cause),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the context has ended (cancelled or past its deadline).
+    pub fn is_done(&self) -> bool {
+        self.check().is_err()
+    }
+
+    /// Why the context ended, or `None` while it is live.
+    ///
+    /// The first cause wins and is kept: a context whose deadline passed before an
+    /// ancestor was cancelled reports [`Cause::DeadlineExceeded`], and keeps reporting it.
+    pub fn cause(&self) -> Option<Cause> {
+        if let Some(cause) = self.node.reported.get() {
+            return Some(cause.clone());
+        }
+        let mut first: Option<(Instant, &Cause)> = None;
+        if let Some(deadline) = self.node.deadline
+            && deadline <= Instant::now()
+        {
+            first = Some((deadline, &Cause::DeadlineExceeded));
+        }
+        for record in self.node.ancestry().filter_map(|n| n.cancelled.get()) {
+            if first.is_none_or(|(at, _)| record.at < at) {
+                first = Some((record.at, &record.cause));
+            }
+        }
+        let (_, cause) = first?;
+        Some(self.node.reported.get_or_init(|| cause.clone()).clone())
+    }
+
+    /// The instant the context ends by itself, if it has a deadline: the earliest of its own
+    /// and its ancestors'.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.node.deadline
+    }
+
+    /// Time left before the deadline (zero once it has passed), or `None` without one.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.node
+            .deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// Completes with the cause once the context has ended.
+    ///
+    /// This is cancel safe: dropping it loses nothing. A timer is armed only while it is
+    /// awaited and only if the context has a deadline.
+    pub async fn done(&self) -> Cause {
+        loop {
+            if let Some(cause) = self.cause() {
+                return cause;
+            }
+            match self.node.deadline {
+                Some(deadline) => {
+                    tokio::select! {
+                        () = self.node.token.cancelled() => {}
+                        () = tokio::time::sleep_until(deadline) => {}
+                    }
+                }
+                None => self.node.token.cancelled().await,
+            }
+        }
+    }
+
+    /// Runs `future` until it completes or the context ends, whichever comes first.
+    ///
+    /// A context that has already ended does not poll `future` at all. When both are ready
+    /// at once the future's output wins: work that finished is not thrown away. When the
+    /// context wins, `future` is dropped; cancel safety is then `future`'s own.
+    pub async fn run<F: Future>(&self, future: F) -> Result<F::Output, Cause> {
+        self.check()?;
+        tokio::select! {
+            biased;
+            output = future => Ok(output),
+            cause = self.done() => Err(cause),
+        }
+    }
+
+    /// How many contexts derived directly from this one are still alive.
+    ///
+    /// A diagnostic: a long-lived root whose requests have all ended reports 0, because
+    /// every derived context unregisters when its last handle is dropped.
+    pub fn live_children(&self) -> usize {
+        self.node.live_children.load(Ordering::Relaxed)
+    }
+}
+
+impl fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("deadline", &self.node.deadline)
+            .field("cause", &self.cause())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The owner of a derived context: the one handle that can cancel it.
+///
+/// Dropping the scope cancels the context (with reason [`SCOPE_ENDED`]), so a derived
+/// context can never be leaked live. It dereferences to its [`Ctx`], so `&scope` can be
+/// passed wherever a `&Ctx` is expected.
+#[must_use = "dropping a Scope cancels its context at once"]
+pub struct Scope {
+    ctx: Ctx,
+}
+
+impl Scope {
+    /// The context this scope owns.
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    /// Cancels the context and all its descendants with `reason`.
+    ///
+    /// If the context has already ended, its first cause stays and this only releases
+    /// waiters. Cancelling never reaches the parent or siblings.
+    pub fn cancel(&self, reason: impl Into<Arc<str>>) {
+        let node = &self.ctx.node;
+        if self.ctx.cause().is_none() {
+            let record = CancelRecord {
+                cause: Cause::Canceled {
+                    reason: reason.into(),
+                },
+                at: Instant::now(),
+            };
+            // Record before waking: a waiter woken by the token must find the cause.
+            let _ = node.cancelled.set(record);
+        }
+        node.token.cancel();
+    }
+}
+
+impl std::ops::Deref for Scope {
+    type Target = Ctx;
+
+    fn deref(&self) -> &Ctx {
+        &self.ctx
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        self.cancel(SCOPE_ENDED);
+    }
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Scope").field(&self.ctx).finish()
+    }
+}

@@ -1,0 +1,85 @@
+//! What a backend implements: a driver that opens connections, a connection that executes
+//! statements, and a canceller that stops a connection's statement from elsewhere.
+//!
+//! Backends implement these and nothing more; pooling and the cancellation protocol are
+//! core's ([`Pool`](crate::Pool), [`PoolConnection::run`](crate::PoolConnection::run)).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sea_query::Values;
+
+use crate::ctx::Ctx;
+use crate::error::Result;
+
+/// A boxed, sendable future borrowing for `'a`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A database backend: how to open a connection.
+pub trait Driver: Send + Sync + 'static {
+    /// The connection this driver opens.
+    type Connection: Connection;
+
+    /// Opens a new connection.
+    ///
+    /// Core always races this against the acquiring context, so it must be cancel safe:
+    /// dropped part-way, it must leave nothing behind but a closed socket.
+    fn connect(&self) -> impl Future<Output = Result<Self::Connection>> + Send;
+}
+
+/// One open connection to the server, used by one statement at a time.
+pub trait Connection: Send + 'static {
+    /// The handle that stops this connection's running statement.
+    type Canceller: Canceller;
+    /// A row as the backend decodes it.
+    type Row: Send + 'static;
+
+    /// A handle that can stop this connection's in-flight statement from another task.
+    fn canceller(&self) -> Self::Canceller;
+
+    /// Whether the connection is known to be unusable: a closed connection is never handed
+    /// out by the pool again.
+    fn is_closed(&self) -> bool;
+
+    /// Executes `sql` with `values` bound to its placeholders; returns what it did.
+    ///
+    /// `ctx` is the statement's context. The backend does not race it (core does), but
+    /// may use its deadline to have the server enforce one too.
+    fn execute(
+        &mut self,
+        ctx: &Ctx,
+        sql: &str,
+        values: &Values,
+    ) -> impl Future<Output = Result<Executed>> + Send;
+
+    /// Runs `sql` with `values` bound and returns every row.
+    ///
+    /// `ctx` is used as in [`Connection::execute`].
+    fn fetch_all(
+        &mut self,
+        ctx: &Ctx,
+        sql: &str,
+        values: &Values,
+    ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send;
+}
+
+/// What a statement that returns no rows did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Executed {
+    /// Rows inserted, updated or deleted.
+    pub rows_affected: u64,
+    /// The auto-increment value the statement generated (MySQL/MariaDB); `None` where
+    /// the backend reports none (PostgreSQL: use `RETURNING`).
+    pub last_insert_id: Option<u64>,
+}
+
+/// Stops a connection's running statement from outside the task running it.
+pub trait Canceller: Send + Sync + 'static {
+    /// Asks the server to stop whatever statement the connection is running.
+    ///
+    /// Completes once the server has the request, not once the statement has stopped:
+    /// the statement itself reports how it ended. A request reaching an idle connection
+    /// may still hit its next statement; core handles that by closing the connection
+    /// whenever the outcome is uncertain.
+    fn cancel(&self) -> impl Future<Output = Result<()>> + Send;
+}

@@ -1,0 +1,21 @@
+//! The core of tethered: [`Ctx`], the [`Error`] model, the driver traits, the pool and the
+//! cancellation protocol.
+//!
+//! Not for direct use: depend on the `tethered` crate, which re-exports what applications
+//! need. Backend crates implement [`Driver`], [`Connection`] and [`Canceller`].
+
+mod cause;
+mod connection;
+mod ctx;
+mod driver;
+mod error;
+mod pool;
+mod protocol;
+
+pub use cause::Cause;
+pub use connection::PoolConnection;
+pub use ctx::{Ctx, SCOPE_ENDED, Scope};
+pub use driver::{BoxFuture, Canceller, Connection, Driver, Executed};
+pub use error::{BoxError, DatabaseError, DatabaseErrorKind, Error, Result, StatementOutcome};
+pub use pool::{Pool, PoolOptions, PoolStatus};
+pub use sea_query;

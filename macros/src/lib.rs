@@ -1,0 +1,1 @@
+//! The macros of tethered (filled in by issue 5).

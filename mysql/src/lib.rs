@@ -1,0 +1,1 @@
+//! The MySQL/MariaDB backend of tethered (filled in by issue 4).

@@ -1,0 +1,1 @@
+//! The PostgreSQL backend of tethered (filled in by issue 3).
