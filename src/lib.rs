@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub use tethered_core::{
-    BoxError, Cause, Ctx, DatabaseError, DatabaseErrorKind, Error, Executed, Pool,
-    PoolConnection, PoolOptions, PoolStatus, Result, SCOPE_ENDED, Scope, StatementOutcome,
+    BoxError, Cause, Ctx, DatabaseError, DatabaseErrorKind, Error, Executed, Pool, PoolConnection,
+    PoolOptions, PoolStatus, Result, SCOPE_ENDED, Scope, StatementOutcome,
 };
 
 /// The PostgreSQL backend.

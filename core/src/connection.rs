@@ -154,6 +154,19 @@ impl<D: Driver> PoolConnection<D> {
     }
 }
 
+impl<D: Driver> std::fmt::Debug for PoolConnection<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.slot {
+            Slot::Ready(_) => "ready",
+            Slot::Stopping(_) => "stopping a statement",
+            Slot::Closed => "closed",
+        };
+        f.debug_struct("PoolConnection")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A statement the server stopped by its own timer, which the backend set from the context's
 /// deadline, is the context's deadline firing.
 fn server_deadline(ctx: &Ctx, error: Error) -> Error {

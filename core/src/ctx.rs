@@ -13,7 +13,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -290,12 +290,14 @@ impl Scope {
     /// If the context has already ended, its first cause stays and this only releases
     /// waiters. Cancelling never reaches the parent or siblings.
     pub fn cancel(&self, reason: impl Into<Arc<str>>) {
+        self.cancel_with(|| reason.into());
+    }
+
+    fn cancel_with(&self, reason: impl FnOnce() -> Arc<str>) {
         let node = &self.ctx.node;
         if self.ctx.cause().is_none() {
             let record = CancelRecord {
-                cause: Cause::Canceled {
-                    reason: reason.into(),
-                },
+                cause: Cause::Canceled { reason: reason() },
                 at: Instant::now(),
             };
             // Record before waking: a waiter woken by the token must find the cause.
@@ -315,7 +317,9 @@ impl std::ops::Deref for Scope {
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        self.cancel(SCOPE_ENDED);
+        // Shared, so that ending a scope allocates nothing.
+        static REASON: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(SCOPE_ENDED));
+        self.cancel_with(|| Arc::clone(&REASON));
     }
 }
 

@@ -141,10 +141,7 @@ impl Error {
     }
 
     /// A lost or failed connection, with the driver's error as its source.
-    pub fn connection(
-        message: impl Into<String>,
-        source: impl Into<Option<BoxError>>,
-    ) -> Error {
+    pub fn connection(message: impl Into<String>, source: impl Into<Option<BoxError>>) -> Error {
         Error::Connection {
             message: message.into(),
             source: source.into(),
@@ -246,7 +243,11 @@ impl DatabaseError {
 impl fmt::Display for DatabaseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.number {
-            Some(number) => write!(f, "database error {number} ({}): {}", self.code, self.message),
+            Some(number) => write!(
+                f,
+                "database error {number} ({}): {}",
+                self.code, self.message
+            ),
             None => write!(f, "database error {}: {}", self.code, self.message),
         }
     }

@@ -56,6 +56,15 @@ impl<D: Driver> Clone for Pool<D> {
     }
 }
 
+impl<D: Driver> std::fmt::Debug for Pool<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("status", &self.status())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
 /// A snapshot of a pool's occupancy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolStatus {

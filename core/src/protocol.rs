@@ -192,9 +192,7 @@ where
 /// The kind of a server error that stopped the statement, if this is one.
 pub(crate) fn server_stop(error: &Error) -> Option<DatabaseErrorKind> {
     match error.as_database_error()?.kind() {
-        kind @ (DatabaseErrorKind::Interrupted | DatabaseErrorKind::StatementTimeout) => {
-            Some(kind)
-        }
+        kind @ (DatabaseErrorKind::Interrupted | DatabaseErrorKind::StatementTimeout) => Some(kind),
         _ => None,
     }
 }

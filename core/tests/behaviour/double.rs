@@ -1,0 +1,261 @@
+//! An in-process stand-in for a database server, for testing core's protocol logic only
+//! (the real servers are tested in the backend crates).
+//!
+//! Statements are tiny commands: `select`, `sleep <ms>`, `fail <ms>` (a syntax error after
+//! that long), and `timeout <ms>` (the server's own statement timer fires after that long). A stop request behaves as the
+//! server's [`OnCancel`] says. Like PostgreSQL, a stop request that finds no statement
+//! running stays pending and interrupts the session's next statement: exactly the hazard
+//! the protocol must never expose to a caller.
+
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tethered_core::sea_query::Values;
+use tethered_core::{
+    Canceller, Connection, Ctx, DatabaseError, DatabaseErrorKind, Driver, Error, Executed, Pool,
+    PoolOptions, Result,
+};
+use tokio::sync::Notify;
+
+/// What the server does with a stop request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnCancel {
+    /// Stops the statement with the "interrupted" error (PostgreSQL 57014, MySQL 1317).
+    Stop,
+    /// Accepts the request but lets the statement run on; the request stays pending.
+    Ignore,
+    /// The statement ends with the server's own statement-timeout error instead.
+    StopByTimer,
+    /// The request cannot be delivered.
+    Refuse,
+    /// The request never completes.
+    Hang,
+}
+
+/// The server's own view, which tests assert on.
+#[derive(Debug)]
+pub struct Server {
+    on_cancel: OnCancel,
+    cancel_delay: Duration,
+    pub connects: AtomicUsize,
+    pub closes: AtomicUsize,
+    pub cancels: AtomicUsize,
+    pub running: AtomicUsize,
+    pub received: Mutex<Vec<(usize, String)>>,
+    pub interrupted: Mutex<Vec<(usize, String)>>,
+}
+
+impl Server {
+    pub fn new(on_cancel: OnCancel) -> Arc<Server> {
+        Server::with_cancel_delay(on_cancel, Duration::ZERO)
+    }
+
+    /// A server whose stop requests take `cancel_delay` to arrive.
+    pub fn with_cancel_delay(on_cancel: OnCancel, cancel_delay: Duration) -> Arc<Server> {
+        Arc::new(Server {
+            on_cancel,
+            cancel_delay,
+            connects: AtomicUsize::new(0),
+            closes: AtomicUsize::new(0),
+            cancels: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            received: Mutex::new(Vec::new()),
+            interrupted: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn pool(self: &Arc<Server>, max_connections: usize) -> Pool<FakeDriver> {
+        let options = PoolOptions {
+            max_connections,
+            cancel_grace: Duration::from_secs(1),
+            ..PoolOptions::default()
+        };
+        Pool::new(FakeDriver::new(self), options).expect("valid pool options")
+    }
+
+    pub fn count(counter: &AtomicUsize) -> usize {
+        counter.load(Ordering::SeqCst)
+    }
+
+    pub fn statements(&self) -> Vec<String> {
+        let received = self.received.lock().expect("server log");
+        received.iter().map(|(_, sql)| sql.clone()).collect()
+    }
+
+    /// The session each received statement ran on, in order.
+    pub fn sessions(&self) -> Vec<usize> {
+        let received = self.received.lock().expect("server log");
+        received.iter().map(|(session, _)| *session).collect()
+    }
+
+    pub fn interrupted(&self) -> Vec<(usize, String)> {
+        self.interrupted.lock().expect("server log").clone()
+    }
+}
+
+pub struct FakeDriver(Arc<Server>);
+
+impl FakeDriver {
+    pub fn new(server: &Arc<Server>) -> FakeDriver {
+        FakeDriver(Arc::clone(server))
+    }
+}
+
+impl Driver for FakeDriver {
+    type Connection = FakeConnection;
+
+    async fn connect(&self) -> Result<FakeConnection> {
+        let id = self.0.connects.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(FakeConnection {
+            id,
+            server: Arc::clone(&self.0),
+            session: Arc::new(Session::default()),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Session {
+    pending_cancel: AtomicBool,
+    wake: Notify,
+}
+
+pub struct FakeConnection {
+    id: usize,
+    server: Arc<Server>,
+    session: Arc<Session>,
+}
+
+impl Drop for FakeConnection {
+    fn drop(&mut self) {
+        self.server.closes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn interrupted(kind: DatabaseErrorKind) -> Error {
+    DatabaseError::new("57014", "canceling statement")
+        .with_kind(kind)
+        .into()
+}
+
+/// Decrements the server's running count however the statement ends, dropped included.
+struct Running<'a>(&'a Server);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl FakeConnection {
+    async fn run(&self, sql: &str) -> Result<()> {
+        let server = &self.server;
+        server
+            .received
+            .lock()
+            .expect("server log")
+            .push((self.id, sql.to_owned()));
+        server.running.fetch_add(1, Ordering::SeqCst);
+        let _running = Running(server);
+        let result = self.statement(sql).await;
+        if let Err(error) = &result
+            && error
+                .as_database_error()
+                .is_some_and(|e| e.code() == "57014")
+        {
+            let mut log = server.interrupted.lock().expect("server log");
+            log.push((self.id, sql.to_owned()));
+        }
+        result
+    }
+
+    async fn statement(&self, sql: &str) -> Result<()> {
+        let stoppable = matches!(
+            self.server.on_cancel,
+            OnCancel::Stop | OnCancel::StopByTimer
+        );
+        let stop_kind = match self.server.on_cancel {
+            OnCancel::StopByTimer => DatabaseErrorKind::StatementTimeout,
+            _ => DatabaseErrorKind::Interrupted,
+        };
+        // A stop request left over from earlier hits whatever runs next.
+        if self.session.pending_cancel.swap(false, Ordering::SeqCst) {
+            return Err(interrupted(stop_kind));
+        }
+        let (command, millis) = sql.split_once(' ').unwrap_or((sql, "0"));
+        let millis: u64 = millis.parse().expect("milliseconds");
+        match command {
+            "select" => return Ok(()),
+            "sleep" | "timeout" | "fail" => {}
+            other => panic!("the double does not know {other:?}"),
+        }
+        let mut timer = pin!(tokio::time::sleep(Duration::from_millis(millis)));
+        loop {
+            let mut woken = pin!(self.session.wake.notified());
+            woken.as_mut().enable();
+            if stoppable && self.session.pending_cancel.swap(false, Ordering::SeqCst) {
+                return Err(interrupted(stop_kind));
+            }
+            tokio::select! {
+                () = timer.as_mut() => break,
+                () = woken => {}
+            }
+        }
+        match command {
+            "timeout" => Err(interrupted(DatabaseErrorKind::StatementTimeout)),
+            "fail" => Err(DatabaseError::new("42601", "syntax error").into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Connection for FakeConnection {
+    type Canceller = FakeCanceller;
+    type Row = String;
+
+    fn canceller(&self) -> FakeCanceller {
+        FakeCanceller {
+            server: Arc::clone(&self.server),
+            session: Arc::clone(&self.session),
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        false
+    }
+
+    async fn execute(&mut self, _: &Ctx, sql: &str, _: &Values) -> Result<Executed> {
+        self.run(sql).await?;
+        Ok(Executed {
+            rows_affected: 1,
+            last_insert_id: None,
+        })
+    }
+
+    async fn fetch_all(&mut self, _: &Ctx, sql: &str, _: &Values) -> Result<Vec<String>> {
+        self.run(sql).await?;
+        Ok(vec![sql.to_owned()])
+    }
+}
+
+pub struct FakeCanceller {
+    server: Arc<Server>,
+    session: Arc<Session>,
+}
+
+impl Canceller for FakeCanceller {
+    async fn cancel(&self) -> Result<()> {
+        self.server.cancels.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.server.cancel_delay).await;
+        match self.server.on_cancel {
+            OnCancel::Refuse => return Err(Error::connection("cancel refused", None)),
+            OnCancel::Hang => std::future::pending::<()>().await,
+            _ => {}
+        }
+        self.session.pending_cancel.store(true, Ordering::SeqCst);
+        self.session.wake.notify_waiters();
+        Ok(())
+    }
+}
