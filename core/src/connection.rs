@@ -2,15 +2,15 @@
 
 use std::time::Duration;
 
-use sea_query::Values;
 use tokio::sync::oneshot;
 
 use crate::cause::Cause;
 use crate::ctx::Ctx;
-use crate::driver::{BoxFuture, Connection, Driver, Executed};
+use crate::driver::{BoxFuture, Connection, Driver};
 use crate::error::{DatabaseErrorKind, Error, Result, StatementOutcome};
 use crate::pool::Pooled;
 use crate::protocol::{Busy, Flight, StopReport, server_stop};
+use crate::transaction::Transaction;
 
 /// A connection checked out of a [`Pool`](crate::Pool). Dropping it returns the connection
 /// to the pool (or, if a statement on it is still being stopped, lets the stop finish
@@ -87,34 +87,38 @@ impl<D: Driver> PoolConnection<D> {
         }
     }
 
-    /// Executes a statement that returns no rows. See [`PoolConnection::run`] for how
-    /// `ctx` governs it.
-    pub async fn execute(
-        &mut self,
-        ctx: &Ctx,
-        sql: impl Into<String>,
-        values: Values,
-    ) -> Result<Executed> {
-        let (ctx_owned, sql) = (ctx.clone(), sql.into());
-        self.run(ctx, move |connection| {
-            Box::pin(async move { connection.execute(&ctx_owned, &sql, &values).await })
-        })
-        .await
+    /// Starts a transaction on this connection under `ctx`, which becomes the
+    /// transaction's context (see [`Transaction`]).
+    ///
+    /// Cancel safe: dropped, the `BEGIN` is stopped and the connection returned.
+    pub async fn begin(self, ctx: &Ctx) -> Result<Transaction<D>> {
+        Transaction::begin(self, ctx).await
     }
 
-    /// Runs a query and returns every row. See [`PoolConnection::run`] for how `ctx`
-    /// governs it.
-    pub async fn fetch_all(
-        &mut self,
-        ctx: &Ctx,
-        sql: impl Into<String>,
-        values: Values,
-    ) -> Result<Vec<<D::Connection as Connection>::Row>> {
-        let (ctx_owned, sql) = (ctx.clone(), sql.into());
-        self.run(ctx, move |connection| {
-            Box::pin(async move { connection.fetch_all(&ctx_owned, &sql, &values).await })
-        })
-        .await
+    /// Closes the connection instead of returning it to the pool. A statement still being
+    /// stopped on it is left to finish first.
+    pub fn close(mut self) {
+        match std::mem::replace(&mut self.slot, Slot::Closed) {
+            Slot::Ready(object) => drop(Pooled::<D>::take(object)),
+            Slot::Stopping(stopped) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move {
+                        if let Ok(StopReport {
+                            object: Some(object),
+                            ..
+                        }) = stopped.await
+                        {
+                            drop(Pooled::<D>::take(object));
+                        }
+                    });
+                }
+            }
+            Slot::Closed => {}
+        }
+    }
+
+    pub(crate) fn cancel_grace(&self) -> Duration {
+        self.cancel_grace
     }
 
     /// Takes the connection out of the slot for a statement, first waiting (within `ctx`)

@@ -7,18 +7,21 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use sea_query::Values;
+use sea_query::{QueryBuilder, SchemaBuilder, Values};
 
 use crate::ctx::Ctx;
 use crate::error::Result;
+use crate::row::Row;
 
 /// A boxed, sendable future borrowing for `'a`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A database backend: how to open a connection.
+/// A database backend: how to open a connection, and how to write SQL for it.
 pub trait Driver: Send + Sync + 'static {
     /// The connection this driver opens.
     type Connection: Connection;
+    /// The sea-query builder that writes this backend's SQL dialect.
+    type QueryBuilder: QueryBuilder + SchemaBuilder + Default;
 
     /// Opens a new connection.
     ///
@@ -31,8 +34,8 @@ pub trait Driver: Send + Sync + 'static {
 pub trait Connection: Send + 'static {
     /// The handle that stops this connection's running statement.
     type Canceller: Canceller;
-    /// A row as the backend decodes it.
-    type Row: Send + 'static;
+    /// A row as the backend returns it.
+    type Row: Row;
 
     /// A handle that can stop this connection's in-flight statement from another task.
     fn canceller(&self) -> Self::Canceller;

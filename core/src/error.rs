@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::cause::Cause;
+use crate::row::Column;
 
 /// A boxed error from a driver or decoder, kept as the `source` of an [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -63,6 +64,10 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+
+    /// A query that must return a row returned none.
+    #[error("the query returned no rows")]
+    RowNotFound,
 
     /// The caller's input was refused before anything was sent.
     #[error("invalid input: {0}")]
@@ -138,6 +143,22 @@ impl Error {
     /// The SQLSTATE of a server error (`"23505"` for a unique violation, on both backends).
     pub fn code(&self) -> Option<&str> {
         self.as_database_error().map(DatabaseError::code)
+    }
+
+    /// A failure to decode `column` into `rust_type`.
+    pub fn decode(
+        column: Column<'_>,
+        rust_type: &'static str,
+        source: impl Into<BoxError>,
+    ) -> Error {
+        Error::Decode {
+            column: match column {
+                Column::Name(name) => name.to_owned(),
+                Column::Index(index) => format!("#{index}"),
+            },
+            rust_type,
+            source: source.into(),
+        }
     }
 
     /// A lost or failed connection, with the driver's error as its source.

@@ -12,6 +12,7 @@ use crate::connection::PoolConnection;
 use crate::ctx::Ctx;
 use crate::driver::{Connection, Driver};
 use crate::error::{Error, Result};
+use crate::transaction::Transaction;
 
 /// How large a pool is and how long its operations may take.
 #[derive(Clone, Debug)]
@@ -121,6 +122,14 @@ impl<D: Driver> Pool<D> {
             })?,
         };
         Ok(PoolConnection::new(object, self.options.cancel_grace))
+    }
+
+    /// Checks out a connection and starts a transaction on it under `ctx` (see
+    /// [`Transaction`]).
+    ///
+    /// Cancel safe: dropped, nothing is left open.
+    pub async fn begin(&self, ctx: &Ctx) -> Result<Transaction<D>> {
+        self.acquire(ctx).await?.begin(ctx).await
     }
 
     /// The driver this pool opens connections with.

@@ -1,21 +1,23 @@
 //! An in-process stand-in for a database server, for testing core's protocol logic only
 //! (the real servers are tested in the backend crates).
 //!
-//! Statements are tiny commands: `select`, `sleep <ms>`, `fail <ms>` (a syntax error after
-//! that long), and `timeout <ms>` (the server's own statement timer fires after that long). A stop request behaves as the
+//! Statements are tiny commands: `rows <n>` (returns n rows at once), `sleep <ms>`,
+//! `fail <ms>` (a syntax error after that long), `timeout <ms>` (the server's own statement
+//! timer fires after that long), and `BEGIN`, `COMMIT` (taking the server's commit time)
+//! and `ROLLBACK`. A stop request behaves as the
 //! server's [`OnCancel`] says. Like PostgreSQL, a stop request that finds no statement
 //! running stays pending and interrupts the session's next statement: exactly the hazard
 //! the protocol must never expose to a caller.
 
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tethered_core::sea_query::Values;
+use tethered_core::sea_query::{PostgresQueryBuilder, Values};
 use tethered_core::{
-    Canceller, Connection, Ctx, DatabaseError, DatabaseErrorKind, Driver, Error, Executed, Pool,
-    PoolOptions, Result,
+    Canceller, Connection, Ctx, DatabaseError, DatabaseErrorKind, Driver, Error, Executed, FromRow,
+    Pool, PoolOptions, Result, Row,
 };
 use tokio::sync::Notify;
 
@@ -39,6 +41,7 @@ pub enum OnCancel {
 pub struct Server {
     on_cancel: OnCancel,
     cancel_delay: Duration,
+    pub commit_millis: AtomicU64,
     pub connects: AtomicUsize,
     pub closes: AtomicUsize,
     pub cancels: AtomicUsize,
@@ -57,6 +60,7 @@ impl Server {
         Arc::new(Server {
             on_cancel,
             cancel_delay,
+            commit_millis: AtomicU64::new(0),
             connects: AtomicUsize::new(0),
             closes: AtomicUsize::new(0),
             cancels: AtomicUsize::new(0),
@@ -105,6 +109,7 @@ impl FakeDriver {
 
 impl Driver for FakeDriver {
     type Connection = FakeConnection;
+    type QueryBuilder = PostgresQueryBuilder;
 
     async fn connect(&self) -> Result<FakeConnection> {
         let id = self.0.connects.fetch_add(1, Ordering::SeqCst) + 1;
@@ -150,7 +155,7 @@ impl Drop for Running<'_> {
 }
 
 impl FakeConnection {
-    async fn run(&self, sql: &str) -> Result<()> {
+    async fn run(&self, sql: &str) -> Result<usize> {
         let server = &self.server;
         server
             .received
@@ -171,7 +176,7 @@ impl FakeConnection {
         result
     }
 
-    async fn statement(&self, sql: &str) -> Result<()> {
+    async fn statement(&self, sql: &str) -> Result<usize> {
         let stoppable = matches!(
             self.server.on_cancel,
             OnCancel::Stop | OnCancel::StopByTimer
@@ -184,13 +189,15 @@ impl FakeConnection {
         if self.session.pending_cancel.swap(false, Ordering::SeqCst) {
             return Err(interrupted(stop_kind));
         }
-        let (command, millis) = sql.split_once(' ').unwrap_or((sql, "0"));
-        let millis: u64 = millis.parse().expect("milliseconds");
-        match command {
-            "select" => return Ok(()),
-            "sleep" | "timeout" | "fail" => {}
+        let (command, number) = sql.split_once(' ').unwrap_or((sql, "0"));
+        let number: u64 = number.parse().expect("a number");
+        let millis = match command {
+            "rows" => return Ok(number as usize),
+            "BEGIN" | "ROLLBACK" => return Ok(0),
+            "COMMIT" => self.server.commit_millis.load(Ordering::SeqCst),
+            "sleep" | "timeout" | "fail" => number,
             other => panic!("the double does not know {other:?}"),
-        }
+        };
         let mut timer = pin!(tokio::time::sleep(Duration::from_millis(millis)));
         loop {
             let mut woken = pin!(self.session.wake.notified());
@@ -206,14 +213,14 @@ impl FakeConnection {
         match command {
             "timeout" => Err(interrupted(DatabaseErrorKind::StatementTimeout)),
             "fail" => Err(DatabaseError::new("42601", "syntax error").into()),
-            _ => Ok(()),
+            _ => Ok(0),
         }
     }
 }
 
 impl Connection for FakeConnection {
     type Canceller = FakeCanceller;
-    type Row = String;
+    type Row = FakeRow;
 
     fn canceller(&self) -> FakeCanceller {
         FakeCanceller {
@@ -227,16 +234,28 @@ impl Connection for FakeConnection {
     }
 
     async fn execute(&mut self, _: &Ctx, sql: &str, _: &Values) -> Result<Executed> {
-        self.run(sql).await?;
+        let rows = self.run(sql).await?;
         Ok(Executed {
-            rows_affected: 1,
+            rows_affected: rows as u64,
             last_insert_id: None,
         })
     }
 
-    async fn fetch_all(&mut self, _: &Ctx, sql: &str, _: &Values) -> Result<Vec<String>> {
-        self.run(sql).await?;
-        Ok(vec![sql.to_owned()])
+    async fn fetch_all(&mut self, _: &Ctx, sql: &str, _: &Values) -> Result<Vec<FakeRow>> {
+        let rows = self.run(sql).await?;
+        Ok((0..rows).map(FakeRow).collect())
+    }
+}
+
+/// One column: the row's position in its result.
+#[derive(Debug, PartialEq)]
+pub struct FakeRow(pub usize);
+
+impl Row for FakeRow {}
+
+impl FromRow<FakeRow> for FakeRow {
+    fn from_row(row: FakeRow) -> Result<FakeRow> {
+        Ok(row)
     }
 }
 

@@ -4,3 +4,4 @@
 mod ctx;
 mod double;
 mod protocol;
+mod transaction;

@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tethered_core::sea_query::Values;
-use tethered_core::{Cause, Ctx, Error, PoolOptions, StatementOutcome};
+use tethered_core::{Cause, Ctx, Error, Executor, PoolOptions, StatementOutcome};
 use tokio::time::Instant;
 
-use crate::double::{OnCancel, Server};
+use crate::double::{FakeRow, OnCancel, Server};
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -35,7 +34,7 @@ async fn a_done_context_sends_nothing_and_acquires_nothing() {
     let mut connection = pool.acquire(&scope).await.expect("acquire");
     scope.cancel("client left");
 
-    let result = connection.fetch_all(&scope, "select", Values(vec![])).await;
+    let result = connection.fetch_all::<FakeRow>(&scope, "rows 1").await;
     assert_eq!(
         outcome(&result),
         (Some(canceled("client left")), StatementOutcome::NotSent)
@@ -60,9 +59,7 @@ async fn a_deadline_mid_flight_stops_the_statement_and_keeps_the_connection() {
     let mut connection = pool.acquire(&scope).await.expect("acquire");
     let start = Instant::now();
 
-    let result = connection
-        .execute(&scope, "sleep 10000", Values(vec![]))
-        .await;
+    let result = connection.execute(&scope, "sleep 10000").await;
 
     assert_eq!(
         outcome(&result),
@@ -74,7 +71,7 @@ async fn a_deadline_mid_flight_stops_the_statement_and_keeps_the_connection() {
 
     let next = Ctx::background();
     connection
-        .execute(&next, "select", Values(vec![]))
+        .execute(&next, "rows 1")
         .await
         .expect("same connection");
     assert_eq!(server.sessions(), [1, 1]);
@@ -89,7 +86,7 @@ async fn an_explicit_cancel_mid_flight_calls_the_canceller_once_with_the_reason(
     let mut connection = pool.acquire(&scope).await.expect("acquire");
 
     let (result, ()) = tokio::join!(
-        connection.fetch_all(&scope, "sleep 10000", Values(vec![])),
+        connection.fetch_all::<FakeRow>(&scope, "sleep 10000"),
         async {
             tokio::time::sleep(ms(30)).await;
             scope.cancel("user pressed stop");
@@ -115,13 +112,10 @@ async fn a_parent_cancel_reaches_a_statement_run_under_a_child() {
     let stage = request.with_timeout(Duration::from_secs(60));
     let mut connection = pool.acquire(&stage).await.expect("acquire");
 
-    let (result, ()) = tokio::join!(
-        connection.execute(&stage, "sleep 10000", Values(vec![])),
-        async {
-            tokio::time::sleep(ms(25)).await;
-            request.cancel("request aborted");
-        }
-    );
+    let (result, ()) = tokio::join!(connection.execute(&stage, "sleep 10000"), async {
+        tokio::time::sleep(ms(25)).await;
+        request.cancel("request aborted");
+    });
 
     assert_eq!(
         outcome(&result),
@@ -136,9 +130,7 @@ async fn a_statement_that_completes_despite_the_cancel_closes_its_connection() {
     let scope = Ctx::background().with_timeout(ms(50));
     let mut connection = pool.acquire(&scope).await.expect("acquire");
 
-    let result = connection
-        .execute(&scope, "sleep 200", Values(vec![]))
-        .await;
+    let result = connection.execute(&scope, "sleep 200").await;
 
     assert_eq!(
         outcome(&result),
@@ -149,19 +141,14 @@ async fn a_statement_that_completes_despite_the_cancel_closes_its_connection() {
         1,
         "the connection was closed"
     );
-    let reuse = connection
-        .execute(&Ctx::background(), "select", Values(vec![]))
-        .await;
+    let reuse = connection.execute(&Ctx::background(), "rows 1").await;
     assert!(matches!(reuse, Err(Error::Connection { .. })), "{reuse:?}");
 
     // The stale stop request died with that connection: a fresh one is clean.
     drop(connection);
     let fresh = Ctx::background();
     let mut connection = pool.acquire(&fresh).await.expect("acquire");
-    connection
-        .execute(&fresh, "select", Values(vec![]))
-        .await
-        .expect("clean");
+    connection.execute(&fresh, "rows 1").await.expect("clean");
     assert_eq!(server.sessions(), [1, 2]);
     assert!(server.interrupted().is_empty());
 }
@@ -173,9 +160,7 @@ async fn a_refused_cancel_reports_an_unknown_outcome_and_closes_the_connection()
     let scope = Ctx::background().with_timeout(ms(10));
     let mut connection = pool.acquire(&scope).await.expect("acquire");
 
-    let result = connection
-        .execute(&scope, "sleep 10000", Values(vec![]))
-        .await;
+    let result = connection.execute(&scope, "sleep 10000").await;
 
     assert_eq!(
         outcome(&result),
@@ -192,9 +177,7 @@ async fn the_grace_period_bounds_a_statement_that_ignores_the_cancel() {
     let mut connection = pool.acquire(&scope).await.expect("acquire");
     let start = Instant::now();
 
-    let result = connection
-        .execute(&scope, "sleep 3600000", Values(vec![]))
-        .await;
+    let result = connection.execute(&scope, "sleep 3600000").await;
 
     assert_eq!(
         outcome(&result),
@@ -221,9 +204,7 @@ async fn the_grace_period_bounds_a_cancel_request_that_hangs() {
     let mut connection = pool.acquire(&scope).await.expect("acquire");
     let start = Instant::now();
 
-    let result = connection
-        .execute(&scope, "sleep 3600000", Values(vec![]))
-        .await;
+    let result = connection.execute(&scope, "sleep 3600000").await;
 
     assert_eq!(
         outcome(&result),
@@ -241,9 +222,7 @@ async fn a_stop_by_the_servers_own_timer_after_our_cancel_closes_the_connection(
     let scope = Ctx::background().with_timeout(ms(100));
     let mut connection = pool.acquire(&scope).await.expect("acquire");
 
-    let result = connection
-        .execute(&scope, "sleep 10000", Values(vec![]))
-        .await;
+    let result = connection.execute(&scope, "sleep 10000").await;
 
     assert_eq!(
         outcome(&result),
@@ -260,9 +239,7 @@ async fn the_servers_own_deadline_is_reported_as_the_contexts() {
     let mut connection = pool.acquire(&scope).await.expect("acquire");
 
     // The server's timer fires first: no stop request is needed, the connection is clean.
-    let result = connection
-        .execute(&scope, "timeout 90", Values(vec![]))
-        .await;
+    let result = connection.execute(&scope, "timeout 90").await;
 
     assert_eq!(
         outcome(&result),
@@ -270,7 +247,7 @@ async fn the_servers_own_deadline_is_reported_as_the_contexts() {
     );
     assert_eq!(Server::count(&server.cancels), 0);
     connection
-        .execute(&scope, "select", Values(vec![]))
+        .execute(&scope, "rows 1")
         .await
         .expect("still clean");
 }
@@ -282,7 +259,7 @@ async fn without_a_deadline_a_server_timeout_stays_a_database_error() {
     let ctx = Ctx::background();
     let mut connection = pool.acquire(&ctx).await.expect("acquire");
 
-    let result = connection.execute(&ctx, "timeout 5", Values(vec![])).await;
+    let result = connection.execute(&ctx, "timeout 5").await;
 
     assert_eq!(result.expect_err("timed out").code(), Some("57014"));
 }
@@ -294,7 +271,7 @@ async fn a_statement_failing_on_its_own_after_the_cancel_reports_its_error() {
     let scope = Ctx::background().with_timeout(ms(10));
     let mut connection = pool.acquire(&scope).await.expect("acquire");
 
-    let result = connection.execute(&scope, "fail 20", Values(vec![])).await;
+    let result = connection.execute(&scope, "fail 20").await;
 
     assert_eq!(result.expect_err("syntax error").code(), Some("42601"));
     assert_eq!(Server::count(&server.cancels), 1);
@@ -314,11 +291,7 @@ async fn a_dropped_statement_is_stopped_and_its_connection_released_only_after()
 
     {
         let mut connection = pool.acquire(&ctx).await.expect("acquire");
-        let dropped = tokio::time::timeout(
-            ms(20),
-            connection.execute(&ctx, "sleep 10000", Values(vec![])),
-        )
-        .await;
+        let dropped = tokio::time::timeout(ms(20), connection.execute(&ctx, "sleep 10000")).await;
         assert!(dropped.is_err(), "the timeout dropped the statement");
         assert!(!ctx.is_done(), "no context was cancelled");
     }
@@ -330,10 +303,7 @@ async fn a_dropped_statement_is_stopped_and_its_connection_released_only_after()
     assert_eq!(Server::count(&server.running), 0);
     assert_eq!(server.interrupted(), [(1, "sleep 10000".to_owned())]);
 
-    connection
-        .execute(&ctx, "select", Values(vec![]))
-        .await
-        .expect("clean");
+    connection.execute(&ctx, "rows 1").await.expect("clean");
     assert_eq!(server.sessions(), [1, 1]);
 }
 
@@ -346,13 +316,10 @@ async fn a_held_connection_waits_for_its_dropped_statement_to_settle_then_reuses
     let start = Instant::now();
 
     tokio::select! {
-        _ = connection.execute(&ctx, "sleep 10000", Values(vec![])) => panic!("it sleeps"),
+        _ = connection.execute(&ctx, "sleep 10000") => panic!("it sleeps"),
         () = tokio::time::sleep(ms(20)) => {}
     }
-    connection
-        .execute(&ctx, "select", Values(vec![]))
-        .await
-        .expect("reused");
+    connection.execute(&ctx, "rows 1").await.expect("reused");
 
     assert_eq!(start.elapsed(), ms(50));
     assert_eq!(server.sessions(), [1, 1]);
@@ -365,23 +332,17 @@ async fn waiting_for_a_dropped_statement_to_settle_is_bounded_by_the_next_contex
     let pool = server.pool(1);
     let mut connection = pool.acquire(&Ctx::background()).await.expect("acquire");
     let ctx = Ctx::background();
-    let _ = tokio::time::timeout(
-        ms(5),
-        connection.execute(&ctx, "sleep 10000", Values(vec![])),
-    )
-    .await;
+    let _ = tokio::time::timeout(ms(5), connection.execute(&ctx, "sleep 10000")).await;
 
     let impatient = Ctx::background().with_timeout(ms(100));
-    let result = connection
-        .execute(&impatient, "select", Values(vec![]))
-        .await;
+    let result = connection.execute(&impatient, "rows 1").await;
 
     assert_eq!(
         outcome(&result),
         (Some(Cause::DeadlineExceeded), StatementOutcome::NotSent)
     );
     // The hung stop runs out its grace; then the connection is known to be closed.
-    let later = connection.execute(&ctx, "select", Values(vec![])).await;
+    let later = connection.execute(&ctx, "rows 1").await;
     assert!(matches!(later, Err(Error::Connection { .. })), "{later:?}");
     assert_eq!(server.statements(), ["sleep 10000"]);
 }

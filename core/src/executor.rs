@@ -1,0 +1,102 @@
+//! Where statements run: a pool, a checked-out connection, or a transaction.
+
+use std::future::Future;
+
+use crate::connection::PoolConnection;
+use crate::ctx::Ctx;
+use crate::driver::{Connection, Driver, Executed};
+use crate::error::{Error, Result};
+use crate::pool::Pool;
+use crate::row::FromRow;
+use crate::sql::{IntoSql, Sql};
+
+/// The row type of driver `D`.
+pub type RowOf<D> = <<D as Driver>::Connection as Connection>::Row;
+
+/// Something statements can run on, under a context: `&Pool` (a connection per statement),
+/// `&mut PoolConnection`, or `&mut Transaction`.
+///
+/// Every method takes the statement's `&Ctx` first and follows the cancellation protocol
+/// of [`PoolConnection::run`]: a done context sends nothing, and a context that ends
+/// mid-statement stops the statement on the server. Dropping a returned future does the
+/// same, in the background.
+pub trait Executor<D: Driver>: Send + Sized {
+    /// Runs `sql` and returns every row it produced.
+    fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> impl Future<Output = Result<Vec<RowOf<D>>>> + Send;
+
+    /// Runs `sql`, which returns no rows.
+    fn execute_sql(self, ctx: &Ctx, sql: Sql) -> impl Future<Output = Result<Executed>> + Send;
+
+    /// Runs a statement that returns no rows: raw SQL or a sea-query statement.
+    fn execute(
+        self,
+        ctx: &Ctx,
+        statement: impl IntoSql<D>,
+    ) -> impl Future<Output = Result<Executed>> + Send {
+        self.execute_sql(ctx, statement.into_sql())
+    }
+
+    /// Runs a query and decodes every row into `T`.
+    fn fetch_all<T: FromRow<RowOf<D>> + Send>(
+        self,
+        ctx: &Ctx,
+        query: impl IntoSql<D>,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send {
+        let rows = self.fetch_rows(ctx, query.into_sql());
+        async move { rows.await?.into_iter().map(T::from_row).collect() }
+    }
+
+    /// Runs a query and decodes its first row; [`Error::RowNotFound`] if there is none.
+    fn fetch_one<T: FromRow<RowOf<D>> + Send>(
+        self,
+        ctx: &Ctx,
+        query: impl IntoSql<D>,
+    ) -> impl Future<Output = Result<T>> + Send {
+        let row = self.fetch_optional(ctx, query);
+        async move { row.await?.ok_or(Error::RowNotFound) }
+    }
+
+    /// Runs a query and decodes its first row, if any.
+    fn fetch_optional<T: FromRow<RowOf<D>> + Send>(
+        self,
+        ctx: &Ctx,
+        query: impl IntoSql<D>,
+    ) -> impl Future<Output = Result<Option<T>>> + Send {
+        let rows = self.fetch_rows(ctx, query.into_sql());
+        async move { rows.await?.into_iter().next().map(T::from_row).transpose() }
+    }
+}
+
+impl<D: Driver> Executor<D> for &mut PoolConnection<D> {
+    async fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> Result<Vec<RowOf<D>>> {
+        let statement_ctx = ctx.clone();
+        self.run(ctx, move |connection| {
+            Box::pin(async move {
+                let (text, values) = (sql.text(), sql.values());
+                connection.fetch_all(&statement_ctx, text, values).await
+            })
+        })
+        .await
+    }
+
+    async fn execute_sql(self, ctx: &Ctx, sql: Sql) -> Result<Executed> {
+        let statement_ctx = ctx.clone();
+        self.run(ctx, move |connection| {
+            Box::pin(async move {
+                let (text, values) = (sql.text(), sql.values());
+                connection.execute(&statement_ctx, text, values).await
+            })
+        })
+        .await
+    }
+}
+
+impl<D: Driver> Executor<D> for &Pool<D> {
+    async fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> Result<Vec<RowOf<D>>> {
+        self.acquire(ctx).await?.fetch_rows(ctx, sql).await
+    }
+
+    async fn execute_sql(self, ctx: &Ctx, sql: Sql) -> Result<Executed> {
+        self.acquire(ctx).await?.execute_sql(ctx, sql).await
+    }
+}

@@ -1,0 +1,143 @@
+//! A transaction on one pooled connection, rolled back unless committed.
+
+use std::time::Duration;
+
+use crate::connection::PoolConnection;
+use crate::ctx::Ctx;
+use crate::driver::{Driver, Executed};
+use crate::error::{Error, Result, StatementOutcome};
+use crate::executor::{Executor, RowOf};
+use crate::sql::Sql;
+
+/// A transaction: statements run in it through [`Executor`] (`&mut tx`), each under its
+/// own `&Ctx`; [`Transaction::commit`] makes them permanent.
+///
+/// It is rolled back when it is dropped, when [`Transaction::rollback`] is called, or when
+/// its context (the one given to `begin`) has ended by the time of the next statement or
+/// the commit.
+pub struct Transaction<D: Driver> {
+    /// `None` once committed or rolled back.
+    connection: Option<PoolConnection<D>>,
+    ctx: Ctx,
+    cleanup_budget: Duration,
+}
+
+impl<D: Driver> Transaction<D> {
+    /// Sends `BEGIN` on `connection` under `ctx`, which becomes the transaction's context.
+    pub(crate) async fn begin(
+        mut connection: PoolConnection<D>,
+        ctx: &Ctx,
+    ) -> Result<Transaction<D>> {
+        connection.execute(ctx, "BEGIN").await?;
+        Ok(Transaction {
+            cleanup_budget: connection.cancel_grace(),
+            connection: Some(connection),
+            ctx: ctx.clone(),
+        })
+    }
+
+    /// Commits under `ctx`.
+    ///
+    /// If the transaction's context (or `ctx`) has already ended, the transaction is rolled
+    /// back instead and the cause is returned with [`StatementOutcome::NotSent`]. If `ctx`
+    /// ends while `COMMIT` runs, the commit may or may not have happened: the error says
+    /// [`StatementOutcome::Unknown`] (or [`StatementOutcome::Completed`] when the server
+    /// finished it), never that it was rolled back.
+    ///
+    /// Not cancel safe: dropped mid-commit, whether the transaction committed is unknown.
+    pub async fn commit(mut self, ctx: &Ctx) -> Result<()> {
+        let mut connection = self.open()?;
+        if let Some(cause) = self.ctx.cause().or_else(|| ctx.cause()) {
+            roll_back(connection, self.cleanup_budget).await;
+            return Err(cause.into());
+        }
+        match connection.execute(ctx, "COMMIT").await {
+            Ok(_) => Ok(()),
+            // Even a stop the server confirmed may come after the commit became durable
+            // (PostgreSQL's synchronous-replication wait, for one).
+            Err(Error::Canceled {
+                cause,
+                outcome: StatementOutcome::Stopped,
+            }) => Err(Error::Canceled {
+                cause,
+                outcome: StatementOutcome::Unknown,
+            }),
+            Err(Error::Connection { message, source }) => Err(Error::Connection {
+                message: format!("{message} (during COMMIT: whether it committed is unknown)"),
+                source,
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Rolls back under `ctx`. If `ctx` has ended, the rollback still happens, within the
+    /// pool's cancel grace.
+    pub async fn rollback(mut self, ctx: &Ctx) -> Result<()> {
+        let mut connection = self.open()?;
+        if ctx.is_done() {
+            roll_back(connection, self.cleanup_budget).await;
+            return Ok(());
+        }
+        connection.execute(ctx, "ROLLBACK").await.map(drop)
+    }
+
+    fn open(&mut self) -> Result<PoolConnection<D>> {
+        self.connection
+            .take()
+            .ok_or_else(|| Error::InvalidInput("the transaction has already ended".into()))
+    }
+
+    /// The connection for a statement, once the transaction's context is known to be live.
+    async fn live(&mut self) -> Result<&mut PoolConnection<D>> {
+        if let Some(cause) = self.ctx.cause() {
+            if let Some(connection) = self.connection.take() {
+                roll_back(connection, self.cleanup_budget).await;
+            }
+            return Err(cause.into());
+        }
+        self.connection
+            .as_mut()
+            .ok_or_else(|| Error::InvalidInput("the transaction has already ended".into()))
+    }
+}
+
+/// Sends `ROLLBACK` under a context of its own (the caller's may have ended), bounded by
+/// `budget`; a connection that cannot roll back is closed, which rolls back on the server.
+async fn roll_back<D: Driver>(mut connection: PoolConnection<D>, budget: Duration) {
+    let cleanup = Ctx::background().with_timeout(budget);
+    if connection.execute(&cleanup, "ROLLBACK").await.is_err() {
+        connection.close();
+    }
+}
+
+impl<D: Driver> Drop for Transaction<D> {
+    fn drop(&mut self) {
+        let Some(connection) = self.connection.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(roll_back(connection, self.cleanup_budget))),
+            // Never return a connection to the pool mid-transaction.
+            Err(_) => connection.close(),
+        }
+    }
+}
+
+impl<D: Driver> Executor<D> for &mut Transaction<D> {
+    async fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> Result<Vec<RowOf<D>>> {
+        self.live().await?.fetch_rows(ctx, sql).await
+    }
+
+    async fn execute_sql(self, ctx: &Ctx, sql: Sql) -> Result<Executed> {
+        self.live().await?.execute_sql(ctx, sql).await
+    }
+}
+
+impl<D: Driver> std::fmt::Debug for Transaction<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("connection", &self.connection)
+            .field("ctx", &self.ctx)
+            .finish()
+    }
+}
