@@ -53,6 +53,7 @@ impl<D: Driver> PoolConnection<D> {
     ///   statement. The connection is kept only if the server confirmed the stop.
     /// - A server-side statement timeout (set from the context's deadline) is reported as
     ///   the context's cause with [`StatementOutcome::Stopped`].
+    /// - A statement that fails with [`Error::Connection`] closes the connection.
     ///
     /// Cancel safe in the way that matters: dropping the future hands the statement to a
     /// background task that stops it on the server; the next operation on this connection
@@ -76,7 +77,11 @@ impl<D: Driver> PoolConnection<D> {
         tokio::select! {
             biased;
             Some((busy, result)) = flight.land() => {
-                self.slot = Slot::after(busy.release());
+                // A connection that failed as a connection is not trusted again.
+                self.slot = match result {
+                    Err(Error::Connection { .. }) => Slot::Closed,
+                    _ => Slot::after(busy.release()),
+                };
                 result.map_err(|error| server_deadline(ctx, error))
             }
             cause = ctx.done() => {
@@ -131,8 +136,8 @@ impl<D: Driver> PoolConnection<D> {
         match std::mem::replace(&mut self.slot, Slot::Closed) {
             Slot::Ready(object) => Ok(object),
             _ => Err(Error::connection(
-                "this connection was closed: an earlier statement on it could not be \
-                 stopped cleanly",
+                "this connection was closed: an earlier statement on it lost the \
+                 connection or could not be stopped cleanly",
                 None,
             )),
         }

@@ -80,9 +80,10 @@ pub struct Executed {
 pub trait Canceller: Send + Sync + 'static {
     /// Asks the server to stop whatever statement the connection is running.
     ///
-    /// Completes once the server has the request, not once the statement has stopped:
-    /// the statement itself reports how it ended. A request reaching an idle connection
-    /// may still hit its next statement; core handles that by closing the connection
-    /// whenever the outcome is uncertain.
+    /// Completes once the server has acted on the request, so that nothing of it can
+    /// still arrive later (PostgreSQL signals the backend twice per request; MySQL's
+    /// `KILL QUERY` returns once the flag is set). Whether the statement stopped is told by
+    /// the statement itself: it ends with the server's "interrupted" error, and only then
+    /// does core keep the connection.
     fn cancel(&self) -> impl Future<Output = Result<()>> + Send;
 }

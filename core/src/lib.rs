@@ -13,6 +13,7 @@ mod executor;
 mod pool;
 mod protocol;
 mod row;
+pub mod server_deadline;
 mod sql;
 mod transaction;
 

@@ -4,7 +4,7 @@
 //! Statements are tiny commands: `rows <n>` (returns n rows at once), `sleep <ms>`,
 //! `fail <ms>` (a syntax error after that long), `timeout <ms>` (the server's own statement
 //! timer fires after that long), and `BEGIN`, `COMMIT` (taking the server's commit time)
-//! and `ROLLBACK`. A stop request behaves as the
+//! and `ROLLBACK`; `lose` fails as a lost connection does. A stop request behaves as the
 //! server's [`OnCancel`] says. Like PostgreSQL, a stop request that finds no statement
 //! running stays pending and interrupts the session's next statement: exactly the hazard
 //! the protocol must never expose to a caller.
@@ -194,6 +194,7 @@ impl FakeConnection {
         let millis = match command {
             "rows" => return Ok(number as usize),
             "BEGIN" | "ROLLBACK" => return Ok(0),
+            "lose" => return Err(Error::connection("the server went away", None)),
             "COMMIT" => self.server.commit_millis.load(Ordering::SeqCst),
             "sleep" | "timeout" | "fail" => number,
             other => panic!("the double does not know {other:?}"),

@@ -399,3 +399,23 @@ fn impossible_pool_options_are_refused() {
         assert!(matches!(refused, Err(Error::InvalidInput(_))));
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_statement_that_loses_its_connection_closes_it_and_the_pool_heals() {
+    let server = Server::new(OnCancel::Stop);
+    let pool = server.pool(1);
+    let ctx = Ctx::background();
+    let mut connection = pool.acquire(&ctx).await.expect("acquire");
+
+    let lost = connection.execute(&ctx, "lose").await;
+    assert!(matches!(lost, Err(Error::Connection { .. })), "{lost:?}");
+    let again = connection.execute(&ctx, "rows 1").await;
+    assert!(matches!(again, Err(Error::Connection { .. })), "{again:?}");
+    drop(connection);
+
+    pool.execute(&ctx, "rows 1")
+        .await
+        .expect("a new connection");
+    assert_eq!(server.sessions(), [1, 2]);
+    assert_eq!(Server::count(&server.closes), 1);
+}

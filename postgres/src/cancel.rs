@@ -1,0 +1,217 @@
+//! Stopping a connection's statement with PostgreSQL's CancelRequest.
+//!
+//! The postmaster answers a CancelRequest by signalling the backend twice (the process,
+//! then its process group) and closing the socket. Under load the second signal can arrive
+//! after the first has already stopped the statement, and then stop the connection's next
+//! statement instead. So a cancel here completes only once the server has closed the
+//! socket: both signals have been sent by then, and a backend that has gone idle ignores a
+//! late one. (tokio-postgres's own `cancel_query` returns as soon as the request is
+//! written.)
+
+use std::io;
+use std::net::IpAddr;
+#[cfg(unix)]
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use tethered_core::{Canceller, Error, Result};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
+use tokio_postgres::config::Host;
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{CancelToken, Config};
+
+use crate::tls::PgTls;
+
+/// Where cancel requests for a configuration's connections go: its hosts, in the order
+/// tokio-postgres tries them.
+#[derive(Clone, Debug)]
+pub(crate) struct CancelTarget {
+    servers: Vec<Server>,
+    connect_timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug)]
+enum Server {
+    Tcp {
+        host: String,
+        address: Option<IpAddr>,
+        port: u16,
+    },
+    #[cfg(unix)]
+    Unix { socket: PathBuf, host: String },
+}
+
+impl CancelTarget {
+    pub(crate) fn new(config: &Config) -> CancelTarget {
+        let ports = config.get_ports();
+        let port = |index: usize| ports.get(index).or(ports.first()).copied().unwrap_or(5432);
+        let servers = config
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(index, host)| match host {
+                Host::Tcp(name) => Server::Tcp {
+                    host: name.clone(),
+                    address: config.get_hostaddrs().get(index).copied(),
+                    port: port(index),
+                },
+                #[cfg(unix)]
+                Host::Unix(directory) => Server::Unix {
+                    socket: directory.join(format!(".s.PGSQL.{}", port(index))),
+                    host: directory.display().to_string(),
+                },
+            })
+            .collect();
+        CancelTarget {
+            servers,
+            connect_timeout: config.get_connect_timeout().copied(),
+        }
+    }
+
+    /// A socket to the first server that accepts one, and its host name for TLS.
+    async fn connect(&self) -> io::Result<(CancelSocket, &str)> {
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "the configuration names no host");
+        for server in &self.servers {
+            let attempt = async {
+                match server {
+                    Server::Tcp {
+                        host,
+                        address,
+                        port,
+                    } => {
+                        let stream = match address {
+                            Some(address) => TcpStream::connect((*address, *port)).await?,
+                            None => TcpStream::connect((host.as_str(), *port)).await?,
+                        };
+                        stream.set_nodelay(true)?;
+                        Ok((CancelSocket::Tcp(stream), host.as_str()))
+                    }
+                    #[cfg(unix)]
+                    Server::Unix { socket, host } => Ok((
+                        CancelSocket::Unix(UnixStream::connect(socket).await?),
+                        host.as_str(),
+                    )),
+                }
+            };
+            let connected = match self.connect_timeout {
+                Some(limit) => tokio::time::timeout(limit, attempt)
+                    .await
+                    .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())),
+                None => attempt.await,
+            };
+            match connected {
+                Ok(connected) => return Ok(connected),
+                Err(error) => last = error,
+            }
+        }
+        Err(last)
+    }
+}
+
+/// The socket a cancel request travels on. Shutting it down also waits for the server to
+/// close its end, which it does once it has signalled the backend.
+#[derive(Debug)]
+pub enum CancelSocket {
+    /// A TCP connection.
+    Tcp(TcpStream),
+    /// A Unix-domain socket.
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl CancelSocket {
+    fn io(self: Pin<&mut Self>) -> Pin<&mut (dyn AsyncReadWrite + Send + Unpin)> {
+        match self.get_mut() {
+            CancelSocket::Tcp(stream) => Pin::new(stream),
+            #[cfg(unix)]
+            CancelSocket::Unix(stream) => Pin::new(stream),
+        }
+    }
+}
+
+trait AsyncReadWrite: AsyncRead + AsyncWrite {}
+
+impl<S: AsyncRead + AsyncWrite> AsyncReadWrite for S {}
+
+impl AsyncRead for CancelSocket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.io().poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CancelSocket {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io().poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io().poll_flush(cx)
+    }
+
+    /// Closes our side, then reads until the server has closed its side.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut io = self.io();
+        ready!(io.as_mut().poll_shutdown(cx))?;
+        let mut scratch = [0; 64];
+        loop {
+            let mut buf = ReadBuf::new(&mut scratch);
+            match ready!(io.as_mut().poll_read(cx, &mut buf)) {
+                Ok(()) if buf.filled().is_empty() => return Poll::Ready(Ok(())),
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
+                    return Poll::Ready(Ok(()));
+                }
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+}
+
+/// Sends a CancelRequest for one connection, over a new socket, through the connection's
+/// own TLS connector.
+pub struct PgCanceller<T> {
+    token: CancelToken,
+    tls: T,
+    target: std::sync::Arc<CancelTarget>,
+}
+
+impl<T> PgCanceller<T> {
+    pub(crate) fn new(
+        token: CancelToken,
+        tls: T,
+        target: std::sync::Arc<CancelTarget>,
+    ) -> PgCanceller<T> {
+        PgCanceller { token, tls, target }
+    }
+}
+
+fn cancel_error(error: impl Into<tethered_core::BoxError>) -> Error {
+    Error::connection("could not send the cancel request", Some(error.into()))
+}
+
+impl<T: PgTls> Canceller for PgCanceller<T> {
+    /// Completes once the server has taken the request and closed the socket. Whether the
+    /// statement stopped is told by the statement itself: it ends with SQLSTATE 57014.
+    async fn cancel(&self) -> Result<()> {
+        let (socket, host) = self.target.connect().await.map_err(cancel_error)?;
+        let tls = MakeTlsConnect::<CancelSocket>::make_tls_connect(&mut self.tls.clone(), host)
+            .map_err(cancel_error)?;
+        self.token
+            .cancel_query_raw(socket, tls)
+            .await
+            .map_err(cancel_error)
+    }
+}

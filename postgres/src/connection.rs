@@ -1,0 +1,236 @@
+//! One PostgreSQL connection: a prepared-statement cache and the server-side deadline.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use tethered_core::sea_query::Values;
+use tethered_core::server_deadline::{limit_for, still_fits};
+use tethered_core::{Connection, Ctx, Error, Executed, Result};
+use tokio::time::Instant;
+use tokio_postgres::{Client, Statement};
+
+use crate::bind::PgValue;
+use crate::cancel::{CancelTarget, PgCanceller};
+use crate::error::statement_error;
+use crate::row::PgRow;
+use crate::tls::PgTls;
+
+/// Prepared statements kept per connection; past this the cache starts over.
+const STATEMENT_CACHE: usize = 256;
+
+/// PostgreSQL's largest `statement_timeout` (an int4 of milliseconds).
+const MAX_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
+/// An open connection, used by one statement at a time.
+pub struct PgConnection<T> {
+    client: Client,
+    tls: T,
+    cancel_target: Arc<CancelTarget>,
+    statements: HashMap<String, Statement>,
+    timeout: SessionTimeout,
+}
+
+/// A statement ready to run, and the command to send just before it.
+struct Prepared {
+    statement: Statement,
+    command: Option<String>,
+    started: Instant,
+}
+
+/// What this session's `statement_timeout` is known to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SessionTimeout {
+    /// The server's default, as configured for the role and database.
+    Default,
+    /// Set by us to this limit.
+    Limit(Duration),
+    /// Possibly reverted by a rollback, or a change failed: set it again before relying on it.
+    Unknown,
+}
+
+impl<T> PgConnection<T> {
+    pub(crate) fn new(client: Client, tls: T, cancel_target: Arc<CancelTarget>) -> PgConnection<T> {
+        PgConnection {
+            client,
+            tls,
+            cancel_target,
+            statements: HashMap::new(),
+            timeout: SessionTimeout::Default,
+        }
+    }
+
+    /// The tokio-postgres client, for what tethered does not wrap. A statement sent
+    /// through it directly is not tethered to any context.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The command that brings the session's `statement_timeout` in line with `ctx`, if
+    /// one is needed; the new setting is recorded as if it had succeeded.
+    fn timeout_command(&mut self, ctx: &Ctx) -> Option<String> {
+        match (ctx.remaining(), self.timeout) {
+            (None, SessionTimeout::Default) => None,
+            (None, _) => {
+                self.timeout = SessionTimeout::Default;
+                Some("RESET statement_timeout".to_owned())
+            }
+            (Some(remaining), SessionTimeout::Limit(current))
+                if still_fits(current, remaining, MAX_TIMEOUT) =>
+            {
+                None
+            }
+            (Some(remaining), _) => {
+                let limit = limit_for(remaining, MAX_TIMEOUT);
+                self.timeout = SessionTimeout::Limit(limit);
+                Some(format!("SET statement_timeout = {}", limit.as_millis()))
+            }
+        }
+    }
+
+    /// The prepared statement for `sql` (from the cache, or prepared now), and the command
+    /// that must precede it to bring the server-side limit in line with `ctx`. When the
+    /// statement has to be prepared, the command goes out with the preparation instead.
+    async fn prepare(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Prepared> {
+        let mut command = self.timeout_command(ctx);
+        let started = Instant::now();
+        let statement = match self.statements.get(sql) {
+            Some(statement) => statement.clone(),
+            None => {
+                let prepare = self.client.prepare(sql);
+                let (set, prepared) = pipelined(&self.client, command.take(), prepare).await;
+                let statement = self.settle(sql, set, prepared, started)?;
+                if self.statements.len() >= STATEMENT_CACHE {
+                    self.statements.clear();
+                }
+                self.statements.insert(sql.to_owned(), statement.clone());
+                statement
+            }
+        };
+        if statement.params().len() != values.0.len() {
+            return Err(Error::InvalidInput(format!(
+                "the statement has {} placeholders but {} values were bound",
+                statement.params().len(),
+                values.0.len()
+            )));
+        }
+        Ok(Prepared {
+            statement,
+            command,
+            started,
+        })
+    }
+
+    /// Combines a statement's outcome with that of the command sent ahead of it.
+    fn settle<R>(
+        &mut self,
+        sql: &str,
+        set: Result<(), tokio_postgres::Error>,
+        output: Result<R, tokio_postgres::Error>,
+        started: Instant,
+    ) -> Result<R> {
+        // A rollback reverts a SET made inside the transaction; an error may lead to one.
+        if output.is_err() || set.is_err() || starts_rollback(sql) {
+            self.timeout = SessionTimeout::Unknown;
+        }
+        let timeout = self.timeout;
+        let map = |error| {
+            statement_error(error, |message| {
+                message.contains("statement timeout")
+                    || matches!(timeout, SessionTimeout::Limit(limit) if started.elapsed() >= limit)
+            })
+        };
+        match (set, output) {
+            // The command failed first; what followed is a consequence.
+            (Err(set), Err(_)) => Err(map(set)),
+            (_, output) => output.map_err(map),
+        }
+    }
+}
+
+/// Whether `sql` is a ROLLBACK (or ABORT), which reverts session settings made since the
+/// transaction (or savepoint) began.
+fn starts_rollback(sql: &str) -> bool {
+    let head = sql.trim_start();
+    ["rollback", "abort"].iter().any(|word| {
+        head.get(..word.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(word))
+    })
+}
+
+/// Runs `statement` with `command` sent just before it on the same connection: both go out
+/// back to back and share one round trip.
+async fn pipelined<F: Future>(
+    client: &Client,
+    command: Option<String>,
+    statement: F,
+) -> (Result<(), tokio_postgres::Error>, F::Output) {
+    match command {
+        None => (Ok(()), statement.await),
+        // Biased: the command is queued first, so the server runs it first.
+        Some(command) => tokio::join!(biased; client.batch_execute(&command), statement),
+    }
+}
+
+impl<T: PgTls> Connection for PgConnection<T> {
+    type Canceller = PgCanceller<T>;
+    type Row = PgRow;
+
+    fn canceller(&self) -> PgCanceller<T> {
+        PgCanceller::new(
+            self.client.cancel_token(),
+            self.tls.clone(),
+            Arc::clone(&self.cancel_target),
+        )
+    }
+
+    fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    async fn execute(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Executed> {
+        let prepared = self.prepare(ctx, sql, values).await?;
+        let run = self
+            .client
+            .execute_raw(&prepared.statement, values.0.iter().map(PgValue));
+        let (set, output) = pipelined(&self.client, prepared.command, run).await;
+        Ok(Executed {
+            rows_affected: self.settle(sql, set, output, prepared.started)?,
+            last_insert_id: None,
+        })
+    }
+
+    async fn fetch_all(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Vec<PgRow>> {
+        let prepared = self.prepare(ctx, sql, values).await?;
+        let run = async {
+            let rows = self
+                .client
+                .query_raw(&prepared.statement, values.0.iter().map(PgValue));
+            rows.await?.map_ok(PgRow::new).try_collect().await
+        };
+        let (set, output) = pipelined(&self.client, prepared.command, run).await;
+        self.settle(sql, set, output, prepared.started)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_rollback;
+
+    #[test]
+    fn rollbacks_are_recognised_whatever_their_case_and_spacing() {
+        for sql in [
+            "ROLLBACK",
+            "  rollback to savepoint a",
+            "Abort",
+            "\nROLLBACK;",
+        ] {
+            assert!(starts_rollback(sql), "{sql:?}");
+        }
+        for sql in ["SELECT 1", "COMMIT", "roll", ""] {
+            assert!(!starts_rollback(sql), "{sql:?}");
+        }
+    }
+}

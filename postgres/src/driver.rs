@@ -1,0 +1,84 @@
+//! The PostgreSQL driver: where to connect and with which TLS connector.
+
+use std::sync::Arc;
+
+use tethered_core::{Ctx, Driver, Error, Pool, PoolOptions, Result};
+use tokio_postgres::{Config, NoTls};
+
+use crate::cancel::CancelTarget;
+use crate::connection::PgConnection;
+use crate::error::connect_error;
+use crate::tls::PgTls;
+
+/// A pool of PostgreSQL connections without TLS.
+pub type PgPool = Pool<Postgres>;
+
+/// Opens a pool for `url` (`postgres://user[:password]@host[:port]/database`) and checks,
+/// under `ctx`, that a connection can be made.
+///
+/// Cancel safe: dropped, no connection is left open.
+pub async fn connect(ctx: &Ctx, url: &str, options: PoolOptions) -> Result<PgPool> {
+    let pool = Pool::new(Postgres::from_url(url)?, options)?;
+    drop(pool.acquire(ctx).await?);
+    Ok(pool)
+}
+
+/// The PostgreSQL driver: a connection configuration and a TLS connector (`NoTls` by
+/// default). The canceller uses the same connector, so a CancelRequest travels the way the
+/// connection does.
+#[derive(Clone, Debug)]
+pub struct Postgres<T = NoTls> {
+    config: Config,
+    tls: T,
+    cancel_target: Arc<CancelTarget>,
+}
+
+impl Postgres<NoTls> {
+    /// A driver for `url`, without TLS. A malformed URL is [`Error::InvalidInput`].
+    pub fn from_url(url: &str) -> Result<Postgres<NoTls>> {
+        let config = url
+            .parse::<Config>()
+            .map_err(|error| Error::InvalidInput(format!("not a PostgreSQL URL: {error}")))?;
+        Ok(Postgres::new(config, NoTls))
+    }
+}
+
+impl<T> Postgres<T> {
+    /// A driver for `config`, connecting through `tls`.
+    pub fn new(mut config: Config, tls: T) -> Postgres<T> {
+        if config.get_application_name().is_none() {
+            config.application_name("tethered");
+        }
+        let cancel_target = Arc::new(CancelTarget::new(&config));
+        Postgres {
+            config,
+            tls,
+            cancel_target,
+        }
+    }
+
+    /// The connection configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+impl<T: PgTls> Driver for Postgres<T> {
+    type Connection = PgConnection<T>;
+    type QueryBuilder = tethered_core::sea_query::PostgresQueryBuilder;
+
+    async fn connect(&self) -> Result<PgConnection<T>> {
+        let (client, connection) = self
+            .config
+            .connect(self.tls.clone())
+            .await
+            .map_err(connect_error)?;
+        // The connection task ends by itself once the client is dropped.
+        tokio::spawn(connection);
+        Ok(PgConnection::new(
+            client,
+            self.tls.clone(),
+            Arc::clone(&self.cancel_target),
+        ))
+    }
+}

@@ -1,0 +1,53 @@
+//! tokio-postgres errors, mapped to tethered's.
+
+use tethered_core::{DatabaseError, DatabaseErrorKind, Error};
+
+use crate::bind::BindError;
+
+/// A failure to open a connection.
+pub(crate) fn connect_error(error: tokio_postgres::Error) -> Error {
+    Error::connection(
+        format!("could not connect to PostgreSQL: {error}"),
+        Some(error.into()),
+    )
+}
+
+/// A statement's failure. `is_timeout` tells, from the server's message and what the
+/// connection knows of its own `statement_timeout`, whether a 57014 came from that timer
+/// rather than from a cancel request.
+pub(crate) fn statement_error(
+    error: tokio_postgres::Error,
+    is_timeout: impl FnOnce(&str) -> bool,
+) -> Error {
+    if let Some(db) = error.as_db_error() {
+        let code = db.code().code();
+        let message = match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_owned(),
+        };
+        // Class 08 (connection exception) and 57P (the server shut the session down, as
+        // pg_terminate_backend does): the connection is gone, whatever the statement.
+        if code.starts_with("08") || code.starts_with("57P") {
+            let message = format!("the server ended the connection: {message} (SQLSTATE {code})");
+            return Error::connection(message, Some(error.into()));
+        }
+        let kind = match code {
+            "57014" if is_timeout(db.message()) => DatabaseErrorKind::StatementTimeout,
+            "57014" => DatabaseErrorKind::Interrupted,
+            _ => DatabaseErrorKind::Other,
+        };
+        return DatabaseError::new(code, message)
+            .with_kind(kind)
+            .with_source(error)
+            .into();
+    }
+    if let Some(bind) =
+        std::error::Error::source(&error).and_then(|s| s.downcast_ref::<BindError>())
+    {
+        return Error::InvalidInput(format!("{error}: {bind}"));
+    }
+    if error.is_closed() {
+        return Error::connection("the connection is closed", Some(error.into()));
+    }
+    Error::connection(error.to_string(), Some(error.into()))
+}
