@@ -36,14 +36,20 @@ pub trait Executor<D: Driver>: Send + Sized {
         self.execute_sql(ctx, statement.into_sql())
     }
 
+    // The futures below are built inside their async blocks, never built and then moved
+    // in: statement futures are large, and each move would copy them.
+
     /// Runs a query and decodes every row into `T`.
     fn fetch_all<T: FromRow<RowOf<D>> + Send>(
         self,
         ctx: &Ctx,
         query: impl IntoSql<D>,
     ) -> impl Future<Output = Result<Vec<T>>> + Send {
-        let rows = self.fetch_rows(ctx, query.into_sql());
-        async move { rows.await?.into_iter().map(T::from_row).collect() }
+        let sql = query.into_sql();
+        async move {
+            let rows = self.fetch_rows(ctx, sql).await?;
+            rows.into_iter().map(T::from_row).collect()
+        }
     }
 
     /// Runs a query and decodes its first row; [`Error::RowNotFound`] if there is none.
@@ -52,8 +58,13 @@ pub trait Executor<D: Driver>: Send + Sized {
         ctx: &Ctx,
         query: impl IntoSql<D>,
     ) -> impl Future<Output = Result<T>> + Send {
-        let row = self.fetch_optional(ctx, query);
-        async move { row.await?.ok_or(Error::RowNotFound) }
+        let sql = query.into_sql();
+        async move {
+            let rows = self.fetch_rows(ctx, sql).await?;
+            rows.into_iter()
+                .next()
+                .map_or(Err(Error::RowNotFound), T::from_row)
+        }
     }
 
     /// Runs a query and decodes its first row, if any.
@@ -62,8 +73,11 @@ pub trait Executor<D: Driver>: Send + Sized {
         ctx: &Ctx,
         query: impl IntoSql<D>,
     ) -> impl Future<Output = Result<Option<T>>> + Send {
-        let rows = self.fetch_rows(ctx, query.into_sql());
-        async move { rows.await?.into_iter().next().map(T::from_row).transpose() }
+        let sql = query.into_sql();
+        async move {
+            let rows = self.fetch_rows(ctx, sql).await?;
+            rows.into_iter().next().map(T::from_row).transpose()
+        }
     }
 }
 

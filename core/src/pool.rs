@@ -4,6 +4,7 @@
 //! `Object::take` to close a connection instead of returning it): what it lacks is the
 //! context, which [`Pool::acquire`] adds by racing the checkout against it.
 
+use std::future::Future;
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult};
@@ -97,6 +98,7 @@ impl<D: Driver> Pool<D> {
         }
         let inner = managed::Pool::builder(Manager { driver })
             .max_size(options.max_connections)
+            .queue_mode(managed::QueueMode::Lifo)
             .build()
             .map_err(|error| Error::InvalidInput(error.to_string()))?;
         Ok(Pool { inner, options })
@@ -164,8 +166,10 @@ impl<D: Driver> managed::Manager for Manager<D> {
     type Type = D::Connection;
     type Error = Error;
 
-    async fn create(&self) -> Result<D::Connection> {
-        self.driver.connect().await
+    fn create(&self) -> impl Future<Output = Result<D::Connection>> + Send {
+        // Boxed: a driver's connect future is large, and deadpool's checkout future (which
+        // every statement awaits) would otherwise carry it inline and copy it around.
+        Box::pin(self.driver.connect())
     }
 
     async fn recycle(&self, connection: &mut D::Connection, _: &Metrics) -> RecycleResult<Error> {
