@@ -1,5 +1,6 @@
 //! A connection checked out of the pool, and every statement run on it under a context.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -9,7 +10,7 @@ use crate::ctx::Ctx;
 use crate::driver::{BoxFuture, Connection, Driver};
 use crate::error::{DatabaseErrorKind, Error, Result, StatementOutcome};
 use crate::pool::Pooled;
-use crate::protocol::{Busy, Flight, StopReport, server_stop};
+use crate::protocol::{Flight, StopReport, server_stop};
 use crate::transaction::Transaction;
 
 /// A connection checked out of a [`Pool`](crate::Pool). Dropping it returns the connection
@@ -20,11 +21,12 @@ pub struct PoolConnection<D: Driver> {
     cancel_grace: Duration,
 }
 
-enum Slot<D: Driver> {
+/// Where a [`PoolConnection`]'s connection is.
+pub(crate) enum Slot<D: Driver> {
     Ready(Pooled<D>),
     /// An abandoned statement is being stopped; its report arrives here.
     Stopping(oneshot::Receiver<StopReport<D>>),
-    /// The connection had to be closed.
+    /// The connection had to be closed (or is out on a statement).
     Closed,
 }
 
@@ -63,29 +65,50 @@ impl<D: Driver> PoolConnection<D> {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut D::Connection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
+        self.fly(ctx, |mut object| async move {
+            let result = operation(object.connection()).await;
+            (object, result)
+        })
+        .await
+    }
+
+    /// [`PoolConnection::run`], given how to build the statement's landing: a future that
+    /// owns the connection while the statement runs and gives it back with the result.
+    pub(crate) async fn fly<T, L>(
+        &mut self,
+        ctx: &Ctx,
+        landing: impl FnOnce(Pooled<D>) -> L,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        L: Future<Output = (Pooled<D>, Result<T>)> + Send + 'static,
+    {
         ctx.check()?;
-        let object = self.take(ctx).await?;
-        let canceller = object.canceller();
-        let (report, stopped) = oneshot::channel();
-        self.slot = Slot::Stopping(stopped);
-        let mut busy = Busy::new(object);
-        let landing = async move {
-            let result = operation(busy.connection()).await;
-            (busy, result)
-        };
-        let mut flight = Flight::new(landing, canceller, report, self.cancel_grace);
+        let mut object = self.take(ctx).await?;
+        let canceller = object.connection().canceller();
+        // In flight: dropped before it lands, the connection is closed.
+        object.set_reusable(false);
+        let mut flight = Flight::new(
+            &mut self.slot,
+            landing(object),
+            canceller,
+            self.cancel_grace,
+        );
         tokio::select! {
             biased;
-            Some((busy, result)) = flight.land() => {
+            Some((mut object, result)) = flight.land() => {
                 // A connection that failed as a connection is not trusted again.
-                self.slot = match result {
-                    Err(Error::Connection { .. }) => Slot::Closed,
-                    _ => Slot::after(busy.release()),
-                };
+                if matches!(result, Err(Error::Connection { .. })) {
+                    flight.settle(Slot::Closed);
+                } else {
+                    object.set_reusable(true);
+                    flight.settle(Slot::Ready(object));
+                }
                 result.map_err(|error| server_deadline(ctx, error))
             }
             cause = ctx.done() => {
                 flight.abort();
+                drop(flight);
                 let outcome = self.await_stop().await?;
                 Err(Error::Canceled { cause, outcome })
             }
@@ -104,16 +127,16 @@ impl<D: Driver> PoolConnection<D> {
     /// stopped on it is left to finish first.
     pub fn close(mut self) {
         match std::mem::replace(&mut self.slot, Slot::Closed) {
-            Slot::Ready(object) => drop(Pooled::<D>::take(object)),
+            Slot::Ready(mut object) => object.set_reusable(false),
             Slot::Stopping(stopped) => {
                 if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                     runtime.spawn(async move {
                         if let Ok(StopReport {
-                            object: Some(object),
+                            object: Some(mut object),
                             ..
                         }) = stopped.await
                         {
-                            drop(Pooled::<D>::take(object));
+                            object.set_reusable(false);
                         }
                     });
                 }

@@ -41,10 +41,17 @@ struct Node {
     deadline: Option<Instant>,
     /// Set once, by [`Scope::cancel`]; `None` forever on value nodes and roots.
     cancelled: OnceLock<CancelRecord>,
+    /// Whether this node or an ancestor is a [`Scope`]: without one, nothing can cancel it.
+    cancellable: bool,
     /// The first cause this node reported; later calls return it unchanged.
     reported: OnceLock<Cause>,
     value: Option<Box<dyn Any + Send + Sync>>,
     live_children: AtomicUsize,
+}
+
+enum Child {
+    Scope { deadline: Option<Instant> },
+    Value(Box<dyn Any + Send + Sync>),
 }
 
 struct CancelRecord {
@@ -59,26 +66,27 @@ impl Node {
             token: CancellationToken::new(),
             deadline: None,
             cancelled: OnceLock::new(),
+            cancellable: false,
             reported: OnceLock::new(),
             value: None,
             live_children: AtomicUsize::new(0),
         }
     }
 
-    /// A child of `parent` that ends through `token`, which must be `parent`'s token or a
-    /// child of it.
-    fn derive(
-        parent: &Arc<Node>,
-        token: CancellationToken,
-        deadline: Option<Instant>,
-        value: Option<Box<dyn Any + Send + Sync>>,
-    ) -> Node {
+    /// A child of `parent`: a scope (its own token, registered under the parent's) or a
+    /// value node (sharing the parent's token, so it ends exactly when the parent does).
+    fn derive(parent: &Arc<Node>, child: Child) -> Node {
+        let (token, deadline, value, cancellable) = match child {
+            Child::Scope { deadline } => (parent.token.child_token(), deadline, None, true),
+            Child::Value(value) => (parent.token.clone(), None, Some(value), parent.cancellable),
+        };
         parent.live_children.fetch_add(1, Ordering::Relaxed);
         Node {
             parent: Some(Arc::clone(parent)),
             token,
             deadline: earliest(parent.deadline, deadline),
             cancelled: OnceLock::new(),
+            cancellable,
             reported: OnceLock::new(),
             value,
             live_children: AtomicUsize::new(0),
@@ -136,10 +144,9 @@ impl Ctx {
     }
 
     fn derive_scope(&self, deadline: Option<Instant>) -> Scope {
-        let token = self.node.token.child_token();
         Scope {
             ctx: Ctx {
-                node: Arc::new(Node::derive(&self.node, token, deadline, None)),
+                node: Arc::new(Node::derive(&self.node, Child::Scope { deadline })),
             },
         }
     }
@@ -151,9 +158,8 @@ impl Ctx {
     /// again further down shadows it for that subtree only. The child ends exactly when
     /// this context ends, so it needs no scope.
     pub fn with_value<T: Any + Send + Sync>(&self, value: T) -> Ctx {
-        let token = self.node.token.clone();
         Ctx {
-            node: Arc::new(Node::derive(&self.node, token, None, Some(Box::new(value)))),
+            node: Arc::new(Node::derive(&self.node, Child::Value(Box::new(value)))),
         }
     }
 
@@ -219,7 +225,8 @@ impl Ctx {
     /// Completes with the cause once the context has ended.
     ///
     /// This is cancel safe: dropping it loses nothing. A timer is armed only while it is
-    /// awaited and only if the context has a deadline.
+    /// awaited and only if the context has a deadline; a context that nothing can end
+    /// (a root, or values on one) registers nothing at all.
     pub async fn done(&self) -> Cause {
         loop {
             if let Some(cause) = self.cause() {
@@ -232,6 +239,8 @@ impl Ctx {
                         () = tokio::time::sleep_until(deadline) => {}
                     }
                 }
+                // Nothing can cancel it: no need to wait for a wake-up that never comes.
+                None if !self.node.cancellable => std::future::pending().await,
                 None => self.node.token.cancelled().await,
             }
         }

@@ -84,22 +84,24 @@ pub trait Executor<D: Driver>: Send + Sized {
 impl<D: Driver> Executor<D> for &mut PoolConnection<D> {
     async fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> Result<Vec<RowOf<D>>> {
         let statement_ctx = ctx.clone();
-        self.run(ctx, move |connection| {
-            Box::pin(async move {
-                let (text, values) = (sql.text(), sql.values());
-                connection.fetch_all(&statement_ctx, text, values).await
-            })
+        self.fly(ctx, |mut object| async move {
+            let connection = object.connection();
+            let rows = connection
+                .fetch_all(&statement_ctx, sql.text(), sql.values())
+                .await;
+            (object, rows)
         })
         .await
     }
 
     async fn execute_sql(self, ctx: &Ctx, sql: Sql) -> Result<Executed> {
         let statement_ctx = ctx.clone();
-        self.run(ctx, move |connection| {
-            Box::pin(async move {
-                let (text, values) = (sql.text(), sql.values());
-                connection.execute(&statement_ctx, text, values).await
-            })
+        self.fly(ctx, |mut object| async move {
+            let connection = object.connection();
+            let executed = connection
+                .execute(&statement_ctx, sql.text(), sql.values())
+                .await;
+            (object, executed)
         })
         .await
     }

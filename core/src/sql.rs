@@ -1,5 +1,7 @@
 //! What is sent: SQL text with its bound values, from raw text or a sea-query statement.
 
+use std::borrow::Cow;
+
 use sea_query::{
     DeleteStatement, IndexCreateStatement, IndexDropStatement, InsertStatement, SelectStatement,
     TableAlterStatement, TableCreateStatement, TableDropStatement, TableTruncateStatement,
@@ -13,13 +15,13 @@ use crate::driver::Driver;
 /// it: an injection-shaped string is just a string.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sql {
-    text: String,
+    text: Cow<'static, str>,
     values: Values,
 }
 
 impl Sql {
-    /// SQL text with no values bound yet.
-    pub fn new(text: impl Into<String>) -> Sql {
+    /// SQL text with no values bound yet. A `&'static str` is kept without a copy.
+    pub fn new(text: impl Into<Cow<'static, str>>) -> Sql {
         Sql {
             text: text.into(),
             values: Values(Vec::new()),
@@ -43,7 +45,7 @@ impl Sql {
     }
 
     /// The text and the values.
-    pub fn into_parts(self) -> (String, Values) {
+    pub fn into_parts(self) -> (Cow<'static, str>, Values) {
         (self.text, self.values)
     }
 }
@@ -63,7 +65,7 @@ impl<D: Driver> IntoSql<D> for Sql {
 
 impl<D: Driver> IntoSql<D> for &str {
     fn into_sql(self) -> Sql {
-        Sql::new(self)
+        Sql::new(self.to_owned())
     }
 }
 
@@ -78,7 +80,7 @@ macro_rules! query_statements {
         impl<D: Driver> IntoSql<D> for &$statement {
             fn into_sql(self) -> Sql {
                 let (text, values) = self.build(D::QueryBuilder::default());
-                Sql { text, values }
+                Sql { text: text.into(), values }
             }
         }
 

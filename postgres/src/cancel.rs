@@ -13,6 +13,7 @@ use std::net::IpAddr;
 #[cfg(unix)]
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -181,20 +182,30 @@ impl AsyncWrite for CancelSocket {
 }
 
 /// Sends a CancelRequest for one connection, over a new socket, through the connection's
-/// own TLS connector.
+/// own TLS connector. Made once per connection; cloning shares it.
 pub struct PgCanceller<T> {
+    shared: Arc<Shared<T>>,
+}
+
+struct Shared<T> {
     token: CancelToken,
     tls: T,
-    target: std::sync::Arc<CancelTarget>,
+    target: Arc<CancelTarget>,
 }
 
 impl<T> PgCanceller<T> {
-    pub(crate) fn new(
-        token: CancelToken,
-        tls: T,
-        target: std::sync::Arc<CancelTarget>,
-    ) -> PgCanceller<T> {
-        PgCanceller { token, tls, target }
+    pub(crate) fn new(token: CancelToken, tls: T, target: Arc<CancelTarget>) -> PgCanceller<T> {
+        PgCanceller {
+            shared: Arc::new(Shared { token, tls, target }),
+        }
+    }
+}
+
+impl<T> Clone for PgCanceller<T> {
+    fn clone(&self) -> PgCanceller<T> {
+        PgCanceller {
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
 
@@ -206,10 +217,12 @@ impl<T: PgTls> Canceller for PgCanceller<T> {
     /// Completes once the server has taken the request and closed the socket. Whether the
     /// statement stopped is told by the statement itself: it ends with SQLSTATE 57014.
     async fn cancel(&self) -> Result<()> {
-        let (socket, host) = self.target.connect().await.map_err(cancel_error)?;
-        let tls = MakeTlsConnect::<CancelSocket>::make_tls_connect(&mut self.tls.clone(), host)
+        let shared = &self.shared;
+        let (socket, host) = shared.target.connect().await.map_err(cancel_error)?;
+        let tls = MakeTlsConnect::<CancelSocket>::make_tls_connect(&mut shared.tls.clone(), host)
             .map_err(cancel_error)?;
-        self.token
+        shared
+            .token
             .cancel_query_raw(socket, tls)
             .await
             .map_err(cancel_error)

@@ -1,11 +1,11 @@
 //! One PostgreSQL connection: a prepared-statement cache and the server-side deadline.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
+use rustc_hash::FxHashMap;
 use tethered_core::sea_query::Values;
 use tethered_core::server_deadline::{limit_for, still_fits};
 use tethered_core::{Connection, Ctx, Error, Executed, Result};
@@ -27,9 +27,9 @@ const MAX_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
 /// An open connection, used by one statement at a time.
 pub struct PgConnection<T> {
     client: Client,
-    tls: T,
-    cancel_target: Arc<CancelTarget>,
-    statements: HashMap<String, Statement>,
+    canceller: PgCanceller<T>,
+    /// Keyed by SQL text, hashed with Fx: the text is hashed on every statement.
+    statements: FxHashMap<String, Statement>,
     timeout: SessionTimeout,
 }
 
@@ -37,7 +37,8 @@ pub struct PgConnection<T> {
 struct Prepared {
     statement: Statement,
     command: Option<String>,
-    started: Instant,
+    /// When the statement began, if a server-side limit is in force.
+    started: Option<Instant>,
 }
 
 /// What this session's `statement_timeout` is known to be.
@@ -54,10 +55,9 @@ enum SessionTimeout {
 impl<T> PgConnection<T> {
     pub(crate) fn new(client: Client, tls: T, cancel_target: Arc<CancelTarget>) -> PgConnection<T> {
         PgConnection {
+            canceller: PgCanceller::new(client.cancel_token(), tls, cancel_target),
             client,
-            tls,
-            cancel_target,
-            statements: HashMap::new(),
+            statements: FxHashMap::default(),
             timeout: SessionTimeout::Default,
         }
     }
@@ -95,7 +95,8 @@ impl<T> PgConnection<T> {
     /// statement has to be prepared, the command goes out with the preparation instead.
     async fn prepare(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Prepared> {
         let mut command = self.timeout_command(ctx);
-        let started = Instant::now();
+        // Only a statement under our own limit needs its start time (see `settle`).
+        let started = matches!(self.timeout, SessionTimeout::Limit(_)).then(Instant::now);
         let statement = match self.statements.get(sql) {
             Some(statement) => statement.clone(),
             None => {
@@ -129,7 +130,7 @@ impl<T> PgConnection<T> {
         sql: &str,
         set: Result<(), tokio_postgres::Error>,
         output: Result<R, tokio_postgres::Error>,
-        started: Instant,
+        started: Option<Instant>,
     ) -> Result<R> {
         // A rollback reverts a SET made inside the transaction; an error may lead to one.
         if output.is_err() || set.is_err() || starts_rollback(sql) {
@@ -139,7 +140,8 @@ impl<T> PgConnection<T> {
         let map = |error| {
             statement_error(error, |message| {
                 message.contains("statement timeout")
-                    || matches!(timeout, SessionTimeout::Limit(limit) if started.elapsed() >= limit)
+                    || matches!((timeout, started), (SessionTimeout::Limit(limit), Some(started))
+                        if started.elapsed() >= limit)
             })
         };
         match (set, output) {
@@ -179,11 +181,7 @@ impl<T: PgTls> Connection for PgConnection<T> {
     type Row = PgRow;
 
     fn canceller(&self) -> PgCanceller<T> {
-        PgCanceller::new(
-            self.client.cancel_token(),
-            self.tls.clone(),
-            Arc::clone(&self.cancel_target),
-        )
+        self.canceller.clone()
     }
 
     fn is_closed(&self) -> bool {

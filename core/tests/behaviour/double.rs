@@ -42,6 +42,12 @@ pub struct Server {
     on_cancel: OnCancel,
     cancel_delay: Duration,
     pub commit_millis: AtomicU64,
+    /// How many of the next connection attempts fail.
+    pub refuse_connects: AtomicUsize,
+    /// How long connecting takes, in milliseconds.
+    pub connect_millis: AtomicU64,
+    /// Sessions the server has closed from its side.
+    killed: Mutex<Vec<usize>>,
     pub connects: AtomicUsize,
     pub closes: AtomicUsize,
     pub cancels: AtomicUsize,
@@ -61,6 +67,9 @@ impl Server {
             on_cancel,
             cancel_delay,
             commit_millis: AtomicU64::new(0),
+            refuse_connects: AtomicUsize::new(0),
+            connect_millis: AtomicU64::new(0),
+            killed: Mutex::new(Vec::new()),
             connects: AtomicUsize::new(0),
             closes: AtomicUsize::new(0),
             cancels: AtomicUsize::new(0),
@@ -94,6 +103,11 @@ impl Server {
         received.iter().map(|(session, _)| *session).collect()
     }
 
+    /// Closes a session from the server's side, as `pg_terminate_backend` would.
+    pub fn kill(&self, session: usize) {
+        self.killed.lock().expect("server state").push(session);
+    }
+
     pub fn interrupted(&self) -> Vec<(usize, String)> {
         self.interrupted.lock().expect("server log").clone()
     }
@@ -112,6 +126,15 @@ impl Driver for FakeDriver {
     type QueryBuilder = PostgresQueryBuilder;
 
     async fn connect(&self) -> Result<FakeConnection> {
+        let connecting = self.0.connect_millis.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(connecting)).await;
+        let refused =
+            self.0
+                .refuse_connects
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if refused.is_ok() {
+            return Err(Error::connection("connection refused", None));
+        }
         let id = self.0.connects.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(FakeConnection {
             id,
@@ -231,7 +254,11 @@ impl Connection for FakeConnection {
     }
 
     fn is_closed(&self) -> bool {
-        false
+        self.server
+            .killed
+            .lock()
+            .expect("server state")
+            .contains(&self.id)
     }
 
     async fn execute(&mut self, _: &Ctx, sql: &str, _: &Values) -> Result<Executed> {

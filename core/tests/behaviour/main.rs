@@ -3,5 +3,6 @@
 
 mod ctx;
 mod double;
+mod pool;
 mod protocol;
 mod transaction;
