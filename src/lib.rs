@@ -1,20 +1,37 @@
 #![doc = include_str!("../README.md")]
 
 pub use tethered_core::{
-    BoxError, Cause, Column, Ctx, DatabaseError, DatabaseErrorKind, Decode, Error, Executed,
-    Executor, FromRow, IntoSql, Pool, PoolConnection, PoolOptions, PoolStatus, Result, Row, RowOf,
-    SCOPE_ENDED, Scope, Sql, StatementOutcome, Transaction, sea_query,
+    BoxError, Cause, Column, ColumnInfo, ColumnRef, Ctx, DatabaseError, DatabaseErrorKind, Decode,
+    Error, Executed, Executor, Field, Filter, FromRow, IntoSql, Keyed, Model, Ordering, Pool,
+    PoolConnection, PoolOptions, PoolStatus, Result, Row, RowOf, SCOPE_ENDED, Scope, Select, Sql,
+    StatementOutcome, Transaction, sea_query,
 };
+
+mod derive_docs;
+pub use derive_docs::{Model, context_first};
 
 /// The PostgreSQL backend: [`postgres::connect`] opens a pool.
 #[cfg(feature = "postgres")]
 pub use tethered_postgres as postgres;
 
-/// The MySQL/MariaDB backend.
+/// The MySQL/MariaDB backend: [`mysql::connect`] opens a pool.
 #[cfg(feature = "mysql")]
 pub use tethered_mysql as mysql;
 
-/// What most code needs in scope: the context, the errors, and the [`Executor`] methods.
+/// What most code needs in scope: the context, the errors, the models and the
+/// [`Executor`] methods.
 pub mod prelude {
-    pub use crate::{Cause, Ctx, Error, Executor, Result, Scope, Sql, StatementOutcome};
+    pub use crate::{
+        Cause, Ctx, Error, Executor, Keyed, Model, Result, Scope, Sql, StatementOutcome,
+        context_first,
+    };
+}
+
+/// What generated code refers to, so users depend on `tethered` alone. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use tethered_core::{
+        Column, ColumnInfo, Decode, Field, FromRow, Keyed, Model, Result, Row, field_value,
+        sea_query::Value,
+    };
 }

@@ -22,6 +22,9 @@ pub trait Driver: Send + Sync + 'static {
     type Connection: Connection;
     /// The sea-query builder that writes this backend's SQL dialect.
     type QueryBuilder: QueryBuilder + SchemaBuilder + Default;
+    /// Whether `INSERT ... RETURNING` gives back the inserted row. Without it, a model
+    /// insert reads the row back by its key on the same connection.
+    const INSERT_RETURNING: bool;
 
     /// Opens a new connection.
     ///

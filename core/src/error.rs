@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::cause::Cause;
-use crate::row::Column;
+use crate::row::ColumnRef;
 
 /// A boxed error from a driver or decoder, kept as the `source` of an [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -147,14 +147,14 @@ impl Error {
 
     /// A failure to decode `column` into `rust_type`.
     pub fn decode(
-        column: Column<'_>,
+        column: ColumnRef<'_>,
         rust_type: &'static str,
         source: impl Into<BoxError>,
     ) -> Error {
         Error::Decode {
             column: match column {
-                Column::Name(name) => name.to_owned(),
-                Column::Index(index) => format!("#{index}"),
+                ColumnRef::Name(name) => name.to_owned(),
+                ColumnRef::Index(index) => format!("#{index}"),
             },
             rust_type,
             source: source.into(),

@@ -21,6 +21,15 @@ pub type RowOf<D> = <<D as Driver>::Connection as Connection>::Row;
 /// mid-statement stops the statement on the server. Dropping a returned future does the
 /// same, in the background.
 pub trait Executor<D: Driver>: Send + Sized {
+    /// The executor for one more statement, leaving this one usable after it.
+    type Reborrow<'a>: Executor<D>
+    where
+        Self: 'a;
+
+    /// Borrows this executor for one statement: `&mut` executors are consumed by each
+    /// call, so a sequence of statements on one connection reborrows for all but the last.
+    fn reborrow(&mut self) -> Self::Reborrow<'_>;
+
     /// Runs `sql` and returns every row it produced.
     fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> impl Future<Output = Result<Vec<RowOf<D>>>> + Send;
 
@@ -82,6 +91,15 @@ pub trait Executor<D: Driver>: Send + Sized {
 }
 
 impl<D: Driver> Executor<D> for &mut PoolConnection<D> {
+    type Reborrow<'a>
+        = &'a mut PoolConnection<D>
+    where
+        Self: 'a;
+
+    fn reborrow(&mut self) -> &mut PoolConnection<D> {
+        self
+    }
+
     async fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> Result<Vec<RowOf<D>>> {
         let statement_ctx = ctx.clone();
         self.fly(ctx, |mut object| async move {
@@ -108,6 +126,15 @@ impl<D: Driver> Executor<D> for &mut PoolConnection<D> {
 }
 
 impl<D: Driver> Executor<D> for &Pool<D> {
+    type Reborrow<'a>
+        = &'a Pool<D>
+    where
+        Self: 'a;
+
+    fn reborrow(&mut self) -> &Pool<D> {
+        self
+    }
+
     async fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> Result<Vec<RowOf<D>>> {
         self.acquire(ctx).await?.fetch_rows(ctx, sql).await
     }

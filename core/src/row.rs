@@ -4,29 +4,29 @@ use crate::error::Result;
 
 /// Which column to read: by name (as the server reports it) or by position from 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Column<'a> {
+pub enum ColumnRef<'a> {
     /// The column with this name.
     Name(&'a str),
     /// The column at this position.
     Index(usize),
 }
 
-impl<'a> From<&'a str> for Column<'a> {
-    fn from(name: &'a str) -> Column<'a> {
-        Column::Name(name)
+impl<'a> From<&'a str> for ColumnRef<'a> {
+    fn from(name: &'a str) -> ColumnRef<'a> {
+        ColumnRef::Name(name)
     }
 }
 
-impl From<usize> for Column<'_> {
-    fn from(index: usize) -> Column<'static> {
-        Column::Index(index)
+impl From<usize> for ColumnRef<'_> {
+    fn from(index: usize) -> ColumnRef<'static> {
+        ColumnRef::Index(index)
     }
 }
 
 /// A row as a backend returns it.
 pub trait Row: Send + Sized + 'static {
     /// The value of `column` as `T`. Errors name the column and the type.
-    fn try_get<'a, T: Decode<Self>>(&self, column: impl Into<Column<'a>>) -> Result<T> {
+    fn try_get<'a, T: Decode<Self>>(&self, column: impl Into<ColumnRef<'a>>) -> Result<T> {
         T::decode(self, column.into())
     }
 }
@@ -35,7 +35,7 @@ pub trait Row: Send + Sized + 'static {
 pub trait Decode<R: Row>: Sized {
     /// Reads `column` of `row`; a missing column or a type mismatch is an
     /// [`Error::Decode`] naming the column.
-    fn decode(row: &R, column: Column<'_>) -> Result<Self>;
+    fn decode(row: &R, column: ColumnRef<'_>) -> Result<Self>;
 }
 
 /// A type built from a whole row: a model, a tuple of columns, or the row itself.
@@ -49,7 +49,7 @@ macro_rules! tuples {
         /// The columns in order.
         impl<R: Row, $($t: Decode<R>),+> FromRow<R> for ($($t,)+) {
             fn from_row(row: R) -> Result<Self> {
-                Ok(($($t::decode(&row, Column::Index($i))?,)+))
+                Ok(($($t::decode(&row, ColumnRef::Index($i))?,)+))
             }
         }
     )+};

@@ -124,6 +124,15 @@ impl<D: Driver> Drop for Transaction<D> {
 }
 
 impl<D: Driver> Executor<D> for &mut Transaction<D> {
+    type Reborrow<'a>
+        = &'a mut Transaction<D>
+    where
+        Self: 'a;
+
+    fn reborrow(&mut self) -> &mut Transaction<D> {
+        self
+    }
+
     async fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> Result<Vec<RowOf<D>>> {
         self.live().await?.fetch_rows(ctx, sql).await
     }

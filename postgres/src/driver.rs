@@ -66,6 +66,7 @@ impl<T> Postgres<T> {
 impl<T: PgTls> Driver for Postgres<T> {
     type Connection = PgConnection<T>;
     type QueryBuilder = tethered_core::sea_query::PostgresQueryBuilder;
+    const INSERT_RETURNING: bool = true;
 
     async fn connect(&self) -> Result<PgConnection<T>> {
         let (client, connection) = self

@@ -6,7 +6,7 @@
 
 use std::any::type_name;
 
-use tethered_core::{Column, Decode, Error, FromRow, Result, Row};
+use tethered_core::{ColumnRef, Decode, Error, FromRow, Result, Row};
 use tokio_postgres::types::{FromSql, Type};
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
@@ -26,18 +26,18 @@ impl PgRow {
     }
 
     /// The column's name, type and raw bytes (`None` for NULL).
-    fn field(&self, column: Column<'_>, rust_type: &'static str) -> Result<Field<'_>> {
+    fn field(&self, column: ColumnRef<'_>, rust_type: &'static str) -> Result<Field<'_>> {
         let columns = self.0.columns();
         let index = match column {
-            Column::Name(name) => columns.iter().position(|c| c.name() == name),
-            Column::Index(index) => (index < columns.len()).then_some(index),
+            ColumnRef::Name(name) => columns.iter().position(|c| c.name() == name),
+            ColumnRef::Index(index) => (index < columns.len()).then_some(index),
         }
         .ok_or_else(|| Error::decode(column, rust_type, "the row has no such column"))?;
         let name = columns[index].name();
         let Raw(bytes) = self
             .0
             .try_get(index)
-            .map_err(|error| Error::decode(Column::Name(name), rust_type, error))?;
+            .map_err(|error| Error::decode(ColumnRef::Name(name), rust_type, error))?;
         Ok(Field {
             name,
             ty: columns[index].type_(),
@@ -141,26 +141,26 @@ impl FromPg for f64 {
 macro_rules! decode {
     ($($t:ty),*) => {$(
         impl Decode<PgRow> for $t {
-            fn decode(row: &PgRow, column: Column<'_>) -> Result<$t> {
+            fn decode(row: &PgRow, column: ColumnRef<'_>) -> Result<$t> {
                 let rust_type = type_name::<$t>();
                 let field = row.field(column, rust_type)?;
                 let bytes = field.bytes.ok_or_else(|| {
-                    Error::decode(Column::Name(field.name), rust_type, "the value is NULL; decode into an Option")
+                    Error::decode(ColumnRef::Name(field.name), rust_type, "the value is NULL; decode into an Option")
                 })?;
                 <$t as FromPg>::from_pg(field.ty, bytes)
-                    .map_err(|error| Error::decode(Column::Name(field.name), rust_type, error))
+                    .map_err(|error| Error::decode(ColumnRef::Name(field.name), rust_type, error))
             }
         }
 
         impl Decode<PgRow> for Option<$t> {
-            fn decode(row: &PgRow, column: Column<'_>) -> Result<Option<$t>> {
+            fn decode(row: &PgRow, column: ColumnRef<'_>) -> Result<Option<$t>> {
                 let rust_type = type_name::<Option<$t>>();
                 let field = row.field(column, rust_type)?;
                 field
                     .bytes
                     .map(|bytes| <$t as FromPg>::from_pg(field.ty, bytes))
                     .transpose()
-                    .map_err(|error| Error::decode(Column::Name(field.name), rust_type, error))
+                    .map_err(|error| Error::decode(ColumnRef::Name(field.name), rust_type, error))
             }
         }
     )*};

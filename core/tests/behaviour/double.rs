@@ -124,6 +124,7 @@ impl FakeDriver {
 impl Driver for FakeDriver {
     type Connection = FakeConnection;
     type QueryBuilder = PostgresQueryBuilder;
+    const INSERT_RETURNING: bool = true;
 
     async fn connect(&self) -> Result<FakeConnection> {
         let connecting = self.0.connect_millis.load(Ordering::SeqCst);

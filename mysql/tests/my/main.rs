@@ -1,0 +1,10 @@
+//! The MySQL/MariaDB backend against a real server (TETHERED_MYSQL_URL). One binary, so
+//! one link. Cancellation is asserted on the server's own view,
+//! `information_schema.PROCESSLIST`.
+
+mod cancellation;
+mod server_behaviour;
+mod server_deadline;
+mod support;
+mod transactions;
+mod values;

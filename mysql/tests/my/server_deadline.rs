@@ -1,0 +1,122 @@
+//! The server's own limit, derived from the context's deadline: it stops a statement whose
+//! client went silent, follows the context, and keeps statement texts few.
+
+use std::time::Duration;
+
+use tethered_core::{Ctx, Executor, Sql};
+use tokio::time::Instant;
+
+use crate::support::{Observer, Random, pool, unique};
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_stops_a_statement_by_itself_when_the_client_stops_participating() {
+    let pool = pool(1).await;
+    let observer = Observer::connect().await;
+    let marker = unique("orphan");
+    let mut connection = pool.acquire(&Ctx::background()).await.expect("acquire");
+    let scope = Ctx::background().with_timeout(ms(300));
+    let sleep = format!("SELECT SLEEP(10) /* {marker} */");
+    let start = Instant::now();
+
+    let mut statement = Box::pin(connection.execute(&scope, sleep.as_str()));
+    tokio::select! {
+        _ = &mut statement => panic!("SLEEP(10) finished"),
+        () = observer.wait_running(&marker, Duration::from_secs(5)) => {}
+    }
+    // A hung or partitioned client: its future is neither polled nor dropped again, so
+    // no kill is ever sent. Only the server's own limit can stop the statement.
+    std::mem::forget(statement);
+    observer
+        .time_until_gone(&marker, Duration::from_secs(5))
+        .await;
+    let stopped_at = start.elapsed();
+
+    println!("the server stopped the orphaned statement {stopped_at:?} after it began");
+    assert!(
+        stopped_at >= ms(300),
+        "stopped before the deadline: {stopped_at:?}"
+    );
+    assert!(
+        stopped_at < Duration::from_secs(2),
+        "stopped at {stopped_at:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_side_limit_follows_the_context() {
+    let pool = pool(1).await;
+    let root = Ctx::background();
+    let mut connection = pool.acquire(&root).await.expect("acquire");
+    let text = "SELECT @@max_statement_time";
+    let bound = || Sql::new("SELECT @@max_statement_time, ?").bind(1);
+
+    let (default,): (f64,) = connection.fetch_one(&root, text).await.expect("show");
+    let request = root.with_timeout(ms(2000));
+    let (limited,): (f64,) = connection.fetch_one(&request, text).await.expect("show");
+    let (prepared, _): (f64, i32) = connection.fetch_one(&request, bound()).await.expect("show");
+    let short = request.with_timeout(ms(100));
+    let (tightened,): (f64,) = connection.fetch_one(&short, text).await.expect("show");
+    let (after,): (f64,) = connection.fetch_one(&root, text).await.expect("show");
+
+    assert_eq!(default, 0.0, "the server's default: no limit");
+    assert_eq!(limited, 2.048);
+    assert_eq!(prepared, 2.048, "prepared statements carry it too");
+    assert_eq!(tightened, 0.128);
+    assert_eq!(
+        after, 0.0,
+        "the limit is the statement's own, not the session's"
+    );
+
+    let years = root.with_timeout(Duration::from_secs(200 * 365 * 24 * 3600));
+    let (clamped,): (f64,) = connection.fetch_one(&years, text).await.expect("show");
+    assert_eq!(clamped, 31_536_000.0, "clamped to the server's maximum");
+    let unbounded = root.with_timeout(Duration::MAX);
+    let (none,): (f64,) = connection.fetch_one(&unbounded, text).await.expect("show");
+    assert_eq!(none, 0.0, "a deadline too far to represent is no deadline");
+}
+
+/// The session's count of statements prepared so far.
+async fn prepared_so_far(
+    connection: &mut tethered_core::PoolConnection<tethered_mysql::MySql>,
+) -> u64 {
+    let (_, count): (String, String) = connection
+        .fetch_one(
+            &Ctx::background(),
+            "SHOW SESSION STATUS LIKE 'Com_stmt_prepare'",
+        )
+        .await
+        .expect("status");
+    count.parse().expect("a count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlines_keep_the_statement_texts_few() {
+    let pool = pool(1).await;
+    let root = Ctx::background();
+    let mut connection = pool.acquire(&root).await.expect("acquire");
+    let mut random = Random::seeded();
+    let before = prepared_so_far(&mut connection).await;
+
+    for round in 0..2 {
+        let start = prepared_so_far(&mut connection).await;
+        for _ in 0..200 {
+            // Time left anywhere from 1 ms to 5 s, as in a service with 5 s requests.
+            let left = Duration::from_micros(1_000 + random.below(5_000_000));
+            let scope = root.with_timeout(left);
+            let (n,): (i64,) = connection
+                .fetch_one(&scope, Sql::new("SELECT ? + 1").bind(41))
+                .await
+                .expect("select");
+            assert_eq!(n, 42);
+        }
+        let prepared = prepared_so_far(&mut connection).await - start;
+        println!("round {round}: 200 statements under random deadlines prepared {prepared} texts");
+    }
+    // One text per power-of-two bucket from 32 ms to 8192 ms, each prepared once.
+    let prepared = prepared_so_far(&mut connection).await - before;
+    assert!(prepared <= 9, "{prepared} texts for 400 statements");
+}

@@ -1,0 +1,181 @@
+//! What every MySQL/MariaDB test needs: the server (or a loud failure saying how to start
+//! it), an independent observer reading the server's own view, and unique names.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mysql_async::Conn;
+use mysql_async::prelude::{FromValue, Queryable};
+use tethered_core::{Ctx, PoolOptions};
+use tethered_mysql::{MyPool, connect};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+pub fn url() -> String {
+    std::env::var("TETHERED_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())
+}
+
+fn unreachable(error: impl std::fmt::Display) -> ! {
+    panic!(
+        "MariaDB/MySQL is not reachable at {} ({error}). Run `scripts/test`, which starts it, \
+         or point TETHERED_MYSQL_URL at a running server.",
+        url()
+    )
+}
+
+pub async fn pool(max_connections: usize) -> MyPool {
+    let options = PoolOptions {
+        max_connections,
+        ..PoolOptions::default()
+    };
+    let ctx = Ctx::background().with_timeout(Duration::from_secs(10));
+    connect(&ctx, &url(), options)
+        .await
+        .unwrap_or_else(|error| unreachable(error))
+}
+
+/// A plain mysql_async connection, outside tethered.
+pub async fn plain_connection() -> Conn {
+    Conn::from_url(url())
+        .await
+        .unwrap_or_else(|error| unreachable(error))
+}
+
+/// A name no other test, run, or earlier run uses: `<prefix>_<pid>_<nanos>_<n>`.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}_{}_{nanos}_{n}", std::process::id())
+}
+
+/// A separate, plain mysql_async connection that watches the server's own view.
+pub struct Observer {
+    conn: Mutex<Conn>,
+}
+
+impl Observer {
+    pub async fn connect() -> Observer {
+        Observer {
+            conn: Mutex::new(plain_connection().await),
+        }
+    }
+
+    pub async fn query_one<T: FromValue + Send + 'static>(&self, sql: &str) -> T {
+        let value: Option<T> = self
+            .conn
+            .lock()
+            .await
+            .query_first(sql)
+            .await
+            .expect("observer query");
+        value.expect("a row")
+    }
+
+    pub async fn execute(&self, sql: &str) {
+        self.conn
+            .lock()
+            .await
+            .query_drop(sql)
+            .await
+            .expect("observer statement");
+    }
+
+    /// Connections whose running statement carries `marker`.
+    pub async fn running(&self, marker: &str) -> i64 {
+        let sql = "SELECT count(*) FROM information_schema.PROCESSLIST \
+                   WHERE INFO LIKE CONCAT('%', ?, '%') AND ID <> CONNECTION_ID()";
+        let count: Option<i64> = self
+            .conn
+            .lock()
+            .await
+            .exec_first(sql, (marker,))
+            .await
+            .expect("PROCESSLIST");
+        count.unwrap_or(0)
+    }
+
+    /// The id of the last statement connection `id` ran (MariaDB's `QUERY_ID`), or `None`
+    /// if the server has no such connection.
+    pub async fn last_query_id(&self, id: u64) -> Option<u64> {
+        let sql = "SELECT QUERY_ID FROM information_schema.PROCESSLIST WHERE ID = ?";
+        self.conn
+            .lock()
+            .await
+            .exec_first(sql, (id,))
+            .await
+            .expect("PROCESSLIST")
+    }
+
+    /// Waits until the statement carrying `marker` is seen running; panics after `within`.
+    pub async fn wait_running(&self, marker: &str, within: Duration) {
+        let start = Instant::now();
+        while self.running(marker).await == 0 {
+            assert!(
+                start.elapsed() < within,
+                "`{marker}` never showed up in PROCESSLIST"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// How long until no statement carrying `marker` runs; panics after `within`.
+    pub async fn time_until_gone(&self, marker: &str, within: Duration) -> Duration {
+        let start = Instant::now();
+        while self.running(marker).await > 0 {
+            assert!(
+                start.elapsed() < within,
+                "`{marker}` still runs on the server after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        start.elapsed()
+    }
+
+    /// How long until the server has no connection `id`; panics after `within`.
+    pub async fn time_until_closed(&self, id: u64, within: Duration) -> Duration {
+        let start = Instant::now();
+        while self.last_query_id(id).await.is_some() {
+            assert!(
+                start.elapsed() < within,
+                "connection {id} still open after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        start.elapsed()
+    }
+}
+
+/// A small deterministic generator for randomized trials (xorshift64*), seeded and
+/// printed by the test so a failing run can be replayed.
+pub struct Random(u64);
+
+impl Random {
+    pub fn seeded() -> Random {
+        let seed = std::env::var("TETHERED_SEED")
+            .ok()
+            .and_then(|seed| seed.parse().ok())
+            .unwrap_or_else(|| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(1, |elapsed| elapsed.as_nanos() as u64)
+            });
+        println!("random seed {seed} (replay with TETHERED_SEED={seed})");
+        Random::new(seed)
+    }
+
+    pub fn new(seed: u64) -> Random {
+        Random(seed | 1)
+    }
+
+    /// A number in `0..bound`.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
+    }
+}
