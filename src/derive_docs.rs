@@ -39,11 +39,12 @@
 ///   `limit`, `offset`, then `all`, `one`, `optional`, `count`),
 ///   [`Model::insert_many`](crate::Model::insert_many) and
 ///   [`Model::delete_where`](crate::Model::delete_where).
-/// - [`Keyed`](crate::Keyed), with a primary key: [`Keyed::find`](crate::Keyed::find),
-///   [`Keyed::insert`](crate::Keyed::insert) (returning the stored row, with its generated
-///   key), [`Keyed::update`](crate::Keyed::update), [`Keyed::delete`](crate::Keyed::delete)
-///   and [`Keyed::delete_by_key`](crate::Keyed::delete_by_key). A model without one has
-///   none of these: calling them does not compile.
+/// - [`Keyed`](crate::Keyed), with a primary key, which enables
+///   [`Model::find`](crate::Model::find), [`Model::insert`](crate::Model::insert) (returning
+///   the stored row, with its generated key), [`Model::update`](crate::Model::update),
+///   [`Model::delete`](crate::Model::delete) and
+///   [`Model::delete_by_key`](crate::Model::delete_by_key). On a model without one, calling
+///   them does not compile: "`Event` has no primary key".
 /// - [`FromRow`](crate::FromRow) for the rows of every backend whose types it can decode,
 ///   by column name.
 /// - A typed [`Column`](crate::Column) handle per stored field, named after it in upper
@@ -54,7 +55,7 @@
 /// `&mut connection` or `&mut transaction`):
 ///
 /// ```no_run
-/// # use tethered::{Ctx, Model, Keyed, Result};
+/// # use tethered::{Ctx, Model, Result};
 /// # #[derive(Model, Debug)]
 /// # #[tethered(table = "users")]
 /// # struct User {

@@ -1,10 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 pub use tethered_core::{
-    BoxError, Cause, Column, ColumnInfo, ColumnRef, Ctx, DatabaseError, DatabaseErrorKind, Decode,
-    Error, Executed, Executor, Field, Filter, FromRow, IntoSql, Keyed, Model, Ordering, Pool,
-    PoolConnection, PoolOptions, PoolStatus, Result, Row, RowOf, SCOPE_ENDED, Scope, Select, Sql,
-    StatementOutcome, Transaction, sea_query,
+    BoxError, Cause, Column, ColumnInfo, ColumnRef, Comparable, Ctx, DatabaseError,
+    DatabaseErrorKind, Decodes, Driver, Error, Executed, Executor, Field, Filter, FromRow, IntoSql,
+    Keyed, Model, Ordering, Pool, PoolConnection, PoolOptions, PoolStatus, Result, Row, RowOf,
+    SCOPE_ENDED, Scope, Select, Sql, StatementOutcome, Transaction, sea_query,
 };
 
 mod derive_docs;
@@ -17,6 +17,9 @@ pub use tethered_postgres as postgres;
 /// The MySQL/MariaDB backend: [`mysql::connect`] opens a pool.
 #[cfg(feature = "mysql")]
 pub use tethered_mysql as mysql;
+
+#[cfg(feature = "axum")]
+pub mod axum;
 
 /// What most code needs in scope: the context, the errors, the models and the
 /// [`Executor`] methods.
@@ -31,7 +34,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use tethered_core::{
-        Column, ColumnInfo, Decode, Field, FromRow, Keyed, Model, Result, Row, field_value,
-        sea_query::Value,
+        Column, ColumnInfo, ColumnRef, Decodes, Field, FromRow, Keyed, Model, Result, Row,
+        field_value, sea_query::Value,
     };
 }

@@ -20,6 +20,11 @@ pub type RowOf<D> = <<D as Driver>::Connection as Connection>::Row;
 /// of [`PoolConnection::run`]: a done context sends nothing, and a context that ends
 /// mid-statement stops the statement on the server. Dropping a returned future does the
 /// same, in the background.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an executor",
+    label = "expected `&pool`, `&mut connection` or `&mut transaction` here",
+    note = "every operation takes the `&Ctx` first, then the executor"
+)]
 pub trait Executor<D: Driver>: Send + Sized {
     /// The executor for one more statement, leaving this one usable after it.
     type Reborrow<'a>: Executor<D>

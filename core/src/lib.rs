@@ -24,9 +24,11 @@ pub use ctx::{Ctx, SCOPE_ENDED, Scope};
 pub use driver::{BoxFuture, Canceller, Connection, Driver, Executed};
 pub use error::{BoxError, DatabaseError, DatabaseErrorKind, Error, Result, StatementOutcome};
 pub use executor::{Executor, RowOf};
-pub use model::{Column, ColumnInfo, Field, Filter, Keyed, Model, Ordering, Select, field_value};
+pub use model::{
+    Column, ColumnInfo, Comparable, Field, Filter, Keyed, Model, Ordering, Select, field_value,
+};
 pub use pool::{Pool, PoolOptions, PoolStatus};
-pub use row::{ColumnRef, Decode, FromRow, Row};
+pub use row::{ColumnRef, Decodes, FromRow, Row};
 pub use sea_query;
 pub use sql::{IntoSql, Sql};
 pub use transaction::Transaction;

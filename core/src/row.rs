@@ -23,19 +23,79 @@ impl From<usize> for ColumnRef<'_> {
     }
 }
 
-/// A row as a backend returns it.
-pub trait Row: Send + Sized + 'static {
+/// Calls `$callback!(i8, i16, ..., String, Vec<u8>)` with the standard field types: those a
+/// model field may have (with `Option` of each), every [`Row`] decodes, and every backend
+/// binds. Backends implement [`Decodes`] for them through it, so the list lives here only.
+#[macro_export]
+macro_rules! standard_types {
+    ($callback:ident) => {
+        $callback!(
+            i8,
+            i16,
+            i32,
+            i64,
+            u8,
+            u16,
+            u32,
+            u64,
+            bool,
+            f32,
+            f64,
+            String,
+            Vec<u8>
+        );
+    };
+}
+
+/// A row as a backend returns it. Every row decodes every standard field type (those a
+/// model field may have, see [`Field`](crate::Field)), so code generic over the backend
+/// needs no bounds to read them.
+pub trait Row:
+    Send
+    + Sized
+    + 'static
+    + Decodes<i8>
+    + Decodes<i16>
+    + Decodes<i32>
+    + Decodes<i64>
+    + Decodes<u8>
+    + Decodes<u16>
+    + Decodes<u32>
+    + Decodes<u64>
+    + Decodes<bool>
+    + Decodes<f32>
+    + Decodes<f64>
+    + Decodes<String>
+    + Decodes<Vec<u8>>
+    + Decodes<Option<i8>>
+    + Decodes<Option<i16>>
+    + Decodes<Option<i32>>
+    + Decodes<Option<i64>>
+    + Decodes<Option<u8>>
+    + Decodes<Option<u16>>
+    + Decodes<Option<u32>>
+    + Decodes<Option<u64>>
+    + Decodes<Option<bool>>
+    + Decodes<Option<f32>>
+    + Decodes<Option<f64>>
+    + Decodes<Option<String>>
+    + Decodes<Option<Vec<u8>>>
+{
     /// The value of `column` as `T`. Errors name the column and the type.
-    fn try_get<'a, T: Decode<Self>>(&self, column: impl Into<ColumnRef<'a>>) -> Result<T> {
-        T::decode(self, column.into())
+    fn try_get<'a, T>(&self, column: impl Into<ColumnRef<'a>>) -> Result<T>
+    where
+        Self: Decodes<T>,
+    {
+        self.decode(column.into())
     }
 }
 
-/// A Rust type a backend's row can be decoded into.
-pub trait Decode<R: Row>: Sized {
-    /// Reads `column` of `row`; a missing column or a type mismatch is an
-    /// [`Error::Decode`] naming the column.
-    fn decode(row: &R, column: ColumnRef<'_>) -> Result<Self>;
+/// A row that can read a column as a `T`. Implemented by each backend's row, for the
+/// standard field types and whatever else the backend supports.
+pub trait Decodes<T> {
+    /// Reads `column` as a `T`; a missing column, a NULL into a non-`Option`, or a type
+    /// mismatch is an [`Error::Decode`](crate::Error::Decode) naming the column.
+    fn decode(&self, column: ColumnRef<'_>) -> Result<T>;
 }
 
 /// A type built from a whole row: a model, a tuple of columns, or the row itself.
@@ -47,9 +107,9 @@ pub trait FromRow<R: Row>: Sized {
 macro_rules! tuples {
     ($(($($t:ident $i:tt),+)),+ $(,)?) => {$(
         /// The columns in order.
-        impl<R: Row, $($t: Decode<R>),+> FromRow<R> for ($($t,)+) {
+        impl<R: Row $(+ Decodes<$t>)+, $($t),+> FromRow<R> for ($($t,)+) {
             fn from_row(row: R) -> Result<Self> {
-                Ok(($($t::decode(&row, ColumnRef::Index($i))?,)+))
+                Ok(($(Decodes::<$t>::decode(&row, ColumnRef::Index($i))?,)+))
             }
         }
     )+};

@@ -4,14 +4,17 @@
 //! Functions that cannot await (no `async`, no `impl Future` return) are left alone: they
 //! cannot run a query.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
-use syn::{FnArg, ImplItem, Item, ReturnType, Signature, TraitItem, Type, TypeParamBound};
+use syn::{
+    FnArg, ImplItem, Item, ReturnType, Signature, TraitItem, Type, TypeParamBound, TypeReference,
+};
 
 use crate::errors::Errors;
 
-const WHY: &str = "every operation that can reach the database is tethered to a context: \
-                   taking `&Ctx` first is how cancellation and deadlines reach the server";
+/// The second line of every error about a signature: the rule, and why it exists.
+const WHY: &str = "#[context_first]: a function that can await may run queries; taking the `&Ctx` \
+                   first is how their cancellation and deadline reach the server";
 
 pub(crate) fn check(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
@@ -34,15 +37,29 @@ pub(crate) fn check(args: TokenStream, item: TokenStream) -> TokenStream {
                 }
             }
         }
-        Ok(other) => errors.at(
-            other,
-            "#[context_first] applies to functions, impl blocks and traits",
-        ),
+        // At the attribute: the item itself is fine, putting the attribute on it is not.
+        Ok(other) => errors.push(syn::Error::new(
+            Span::call_site(),
+            format!(
+                "#[context_first] checks functions, impl blocks and traits, not {}",
+                kind(&other)
+            ),
+        )),
         Err(error) => errors.push(error),
     }
     let mut tokens = item;
     tokens.extend(errors.to_compile_errors());
     tokens
+}
+
+/// How a context is taken.
+enum Taken {
+    /// `&Ctx`: right.
+    Shared,
+    /// `&mut Ctx`.
+    Mutably,
+    /// `Ctx`.
+    ByValue,
 }
 
 /// Checks one function: if it can await, its first parameter after `self` is `&Ctx`.
@@ -51,29 +68,72 @@ fn signature(sig: &Signature, errors: &mut Errors) {
         return;
     }
     let name = &sig.ident;
-    let first = sig.inputs.iter().find_map(|input| match input {
+    let after_self = if matches!(sig.inputs.first(), Some(FnArg::Receiver(_))) {
+        " (after `self`)"
+    } else {
+        ""
+    };
+    let mut parameters = sig.inputs.iter().filter_map(|input| match input {
         FnArg::Typed(typed) => Some(typed),
         FnArg::Receiver(_) => None,
     });
-    let Some(first) = first else {
+    let Some(first) = parameters.next() else {
         errors.at(
-            &sig.ident,
-            format!("`{name}` takes no `&Ctx`: add `ctx: &Ctx` as its first parameter; {WHY}"),
+            name,
+            format!("`{name}` takes no context: add `ctx: &Ctx` first{after_self}\n{WHY}"),
         );
         return;
     };
-    let problem = match &*first.ty {
-        Type::Reference(reference) if is_ctx(&reference.elem) => match reference.mutability {
-            None => return,
-            Some(_) => format!("`{name}` takes `&mut Ctx`: take `&Ctx`"),
-        },
-        ty if is_ctx(ty) => format!("`{name}` takes `Ctx` by value: take `&Ctx`"),
-        ty => format!(
-            "the first parameter of `{name}` must be `&Ctx`, not `{}`",
-            ty.to_token_stream()
+    let problem = match taken(&first.ty) {
+        Some(Taken::Shared) => return,
+        Some(Taken::Mutably) => format!(
+            "`{name}` takes `&mut Ctx`: take `&Ctx`; a context is shared by all the work \
+             it governs, never borrowed mutably"
         ),
+        Some(Taken::ByValue) => format!(
+            "`{name}` takes `Ctx` by value: borrow it, `{}: &Ctx`, as every tethered \
+             operation does",
+            first.pat.to_token_stream()
+        ),
+        None => {
+            let fix = match parameters.find_map(|later| Some((later, taken(&later.ty)?))) {
+                Some((later, Taken::Shared)) => format!(
+                    "move `{}: {}` before it",
+                    later.pat.to_token_stream(),
+                    spelled(&later.ty)
+                ),
+                Some((later, _)) => {
+                    format!(
+                        "take `{}` before it, as `&Ctx`",
+                        later.pat.to_token_stream()
+                    )
+                }
+                None => "add `ctx: &Ctx` before it".to_owned(),
+            };
+            format!(
+                "`{name}` must take `&Ctx` first{after_self}, not `{}: {}`: {fix}",
+                first.pat.to_token_stream(),
+                spelled(&first.ty)
+            )
+        }
     };
-    errors.at(first, format!("{problem}; {WHY}"));
+    errors.at(first, format!("{problem}\n{WHY}"));
+}
+
+/// How `ty` takes a context, if it is one.
+fn taken(ty: &Type) -> Option<Taken> {
+    match ty {
+        Type::Reference(TypeReference {
+            mutability, elem, ..
+        }) if is_ctx(elem) => Some(match mutability {
+            None => Taken::Shared,
+            Some(_) => Taken::Mutably,
+        }),
+        Type::Paren(paren) => taken(&paren.elem),
+        Type::Group(group) => taken(&group.elem),
+        ty if is_ctx(ty) => Some(Taken::ByValue),
+        _ => None,
+    }
 }
 
 fn is_ctx(ty: &Type) -> bool {
@@ -92,6 +152,28 @@ fn is_ctx(ty: &Type) -> bool {
     }
 }
 
+/// `ty` as a user would write it: token streams print `& mut Vec < u8 >`.
+fn spelled(ty: &Type) -> String {
+    let mut spelled = ty.to_token_stream().to_string();
+    for (printed, written) in [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        ("& ", "&"),
+        (" ,", ","),
+        ("( ", "("),
+        (" )", ")"),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+    ] {
+        spelled = spelled.replace(printed, written);
+    }
+    spelled
+}
+
 fn returns_future(output: &ReturnType) -> bool {
     let ReturnType::Type(_, ty) = output else {
         return false;
@@ -103,4 +185,19 @@ fn returns_future(output: &ReturnType) -> bool {
         matches!(bound, TypeParamBound::Trait(bound)
             if bound.path.segments.last().is_some_and(|segment| segment.ident == "Future"))
     })
+}
+
+/// What `item` is, for the error about putting the attribute on it.
+fn kind(item: &Item) -> &'static str {
+    match item {
+        Item::Struct(_) => "a struct",
+        Item::Enum(_) => "an enum",
+        Item::Union(_) => "a union",
+        Item::Mod(_) => "a module",
+        Item::Const(_) => "a constant",
+        Item::Static(_) => "a static",
+        Item::Type(_) => "a type alias",
+        Item::Use(_) => "an import",
+        _ => "this item",
+    }
 }

@@ -17,7 +17,7 @@ use std::str::FromStr;
 
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column as MyColumn, Value as MyValue};
-use tethered_core::{BoxError, ColumnRef, Decode, Error, FromRow, Result, Row};
+use tethered_core::{BoxError, ColumnRef, Decodes, Error, FromRow, Result, Row};
 
 /// The character set number MySQL gives binary strings.
 const BINARY_CHARSET: u16 = 63;
@@ -231,10 +231,10 @@ impl FromMy for Vec<u8> {
 
 macro_rules! decode {
     ($($t:ty),*) => {$(
-        impl Decode<MyRow> for $t {
-            fn decode(row: &MyRow, column: ColumnRef<'_>) -> Result<$t> {
+        impl Decodes<$t> for MyRow {
+            fn decode(&self, column: ColumnRef<'_>) -> Result<$t> {
                 let rust_type = type_name::<$t>();
-                let field = row.field(column, rust_type)?;
+                let field = self.field(column, rust_type)?;
                 if *field.value == MyValue::NULL {
                     return Err(field.error(rust_type, "the value is NULL; decode into an Option"));
                 }
@@ -243,10 +243,10 @@ macro_rules! decode {
             }
         }
 
-        impl Decode<MyRow> for Option<$t> {
-            fn decode(row: &MyRow, column: ColumnRef<'_>) -> Result<Option<$t>> {
+        impl Decodes<Option<$t>> for MyRow {
+            fn decode(&self, column: ColumnRef<'_>) -> Result<Option<$t>> {
                 let rust_type = type_name::<Option<$t>>();
-                let field = row.field(column, rust_type)?;
+                let field = self.field(column, rust_type)?;
                 if *field.value == MyValue::NULL {
                     return Ok(None);
                 }
@@ -258,18 +258,4 @@ macro_rules! decode {
     )*};
 }
 
-decode!(
-    i8,
-    i16,
-    i32,
-    i64,
-    u8,
-    u16,
-    u32,
-    u64,
-    bool,
-    f32,
-    f64,
-    String,
-    Vec<u8>
-);
+tethered_core::standard_types!(decode);

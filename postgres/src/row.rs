@@ -6,7 +6,7 @@
 
 use std::any::type_name;
 
-use tethered_core::{ColumnRef, Decode, Error, FromRow, Result, Row};
+use tethered_core::{ColumnRef, Decodes, Error, FromRow, Result, Row};
 use tokio_postgres::types::{FromSql, Type};
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
@@ -140,10 +140,10 @@ impl FromPg for f64 {
 
 macro_rules! decode {
     ($($t:ty),*) => {$(
-        impl Decode<PgRow> for $t {
-            fn decode(row: &PgRow, column: ColumnRef<'_>) -> Result<$t> {
+        impl Decodes<$t> for PgRow {
+            fn decode(&self, column: ColumnRef<'_>) -> Result<$t> {
                 let rust_type = type_name::<$t>();
-                let field = row.field(column, rust_type)?;
+                let field = self.field(column, rust_type)?;
                 let bytes = field.bytes.ok_or_else(|| {
                     Error::decode(ColumnRef::Name(field.name), rust_type, "the value is NULL; decode into an Option")
                 })?;
@@ -152,10 +152,10 @@ macro_rules! decode {
             }
         }
 
-        impl Decode<PgRow> for Option<$t> {
-            fn decode(row: &PgRow, column: ColumnRef<'_>) -> Result<Option<$t>> {
+        impl Decodes<Option<$t>> for PgRow {
+            fn decode(&self, column: ColumnRef<'_>) -> Result<Option<$t>> {
                 let rust_type = type_name::<Option<$t>>();
-                let field = row.field(column, rust_type)?;
+                let field = self.field(column, rust_type)?;
                 field
                     .bytes
                     .map(|bytes| <$t as FromPg>::from_pg(field.ty, bytes))
@@ -166,18 +166,4 @@ macro_rules! decode {
     )*};
 }
 
-decode!(
-    i8,
-    i16,
-    i32,
-    i64,
-    u8,
-    u16,
-    u32,
-    u64,
-    bool,
-    f32,
-    f64,
-    String,
-    Vec<u8>
-);
+tethered_core::standard_types!(decode);

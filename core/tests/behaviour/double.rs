@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use tethered_core::sea_query::{PostgresQueryBuilder, Values};
 use tethered_core::{
-    Canceller, Connection, Ctx, DatabaseError, DatabaseErrorKind, Driver, Error, Executed, FromRow,
-    Pool, PoolOptions, Result, Row,
+    Canceller, ColumnRef, Connection, Ctx, DatabaseError, DatabaseErrorKind, Decodes, Driver,
+    Error, Executed, FromRow, Pool, PoolOptions, Result, Row,
 };
 use tokio::sync::Notify;
 
@@ -281,6 +281,25 @@ impl Connection for FakeConnection {
 pub struct FakeRow(pub usize);
 
 impl Row for FakeRow {}
+
+/// The double's rows are read whole (as [`FakeRow`]), never column by column.
+macro_rules! no_columns {
+    ($($t:ty),*) => {$(
+        impl Decodes<$t> for FakeRow {
+            fn decode(&self, column: ColumnRef<'_>) -> Result<$t> {
+                Err(Error::decode(column, std::any::type_name::<$t>(), "the double's rows have no columns"))
+            }
+        }
+
+        impl Decodes<Option<$t>> for FakeRow {
+            fn decode(&self, column: ColumnRef<'_>) -> Result<Option<$t>> {
+                Err(Error::decode(column, std::any::type_name::<$t>(), "the double's rows have no columns"))
+            }
+        }
+    )*};
+}
+
+tethered_core::standard_types!(no_columns);
 
 impl FromRow<FakeRow> for FakeRow {
     fn from_row(row: FakeRow) -> Result<FakeRow> {

@@ -4,10 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tethered_core::{Cause, Ctx, Error, Executor, PoolOptions, StatementOutcome};
+use tethered_core::{
+    Cause, Ctx, Error, Executed, Executor, Pool, PoolConnection, PoolOptions, StatementOutcome,
+};
 use tokio::time::Instant;
 
-use crate::double::{FakeRow, OnCancel, Server};
+use crate::double::{FakeDriver, FakeRow, OnCancel, Server};
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -23,6 +25,29 @@ fn outcome(result: &Result<impl std::fmt::Debug, Error>) -> (Option<Cause>, Stat
     match result {
         Err(Error::Canceled { cause, outcome }) => (Some(cause.clone()), *outcome),
         other => panic!("expected a cancellation, got {other:?}"),
+    }
+}
+
+/// A statement run under a deadline, on the one connection of a fresh pool.
+struct UnderDeadline {
+    result: Result<Executed, Error>,
+    took: Duration,
+    pool: Pool<FakeDriver>,
+    connection: PoolConnection<FakeDriver>,
+}
+
+/// Runs `sql` under a `deadline` derived now, on `server`'s only connection.
+async fn under_deadline(server: &Arc<Server>, deadline: Duration, sql: &str) -> UnderDeadline {
+    let pool = server.pool(1);
+    let scope = Ctx::background().with_timeout(deadline);
+    let mut connection = pool.acquire(&scope).await.expect("acquire");
+    let start = Instant::now();
+    let result = connection.execute(&scope, sql).await;
+    UnderDeadline {
+        result,
+        took: start.elapsed(),
+        pool,
+        connection,
     }
 }
 
@@ -54,24 +79,18 @@ async fn a_done_context_sends_nothing_and_acquires_nothing() {
 #[tokio::test(start_paused = true)]
 async fn a_deadline_mid_flight_stops_the_statement_and_keeps_the_connection() {
     let server = Server::new(OnCancel::Stop);
-    let pool = server.pool(1);
-    let scope = Ctx::background().with_timeout(ms(100));
-    let mut connection = pool.acquire(&scope).await.expect("acquire");
-    let start = Instant::now();
 
-    let result = connection.execute(&scope, "sleep 10000").await;
+    let mut run = under_deadline(&server, ms(100), "sleep 10000").await;
 
     assert_eq!(
-        outcome(&result),
+        outcome(&run.result),
         (Some(Cause::DeadlineExceeded), StatementOutcome::Stopped)
     );
-    assert_eq!(start.elapsed(), ms(100));
+    assert_eq!(run.took, ms(100));
     assert_eq!(Server::count(&server.cancels), 1);
     assert_eq!(Server::count(&server.running), 0);
-
-    let next = Ctx::background();
-    connection
-        .execute(&next, "rows 1")
+    run.connection
+        .execute(&Ctx::background(), "rows 1")
         .await
         .expect("same connection");
     assert_eq!(server.sessions(), [1, 1]);
@@ -126,14 +145,11 @@ async fn a_parent_cancel_reaches_a_statement_run_under_a_child() {
 #[tokio::test(start_paused = true)]
 async fn a_statement_that_completes_despite_the_cancel_closes_its_connection() {
     let server = Server::new(OnCancel::Ignore);
-    let pool = server.pool(1);
-    let scope = Ctx::background().with_timeout(ms(50));
-    let mut connection = pool.acquire(&scope).await.expect("acquire");
 
-    let result = connection.execute(&scope, "sleep 200").await;
+    let mut run = under_deadline(&server, ms(50), "sleep 200").await;
 
     assert_eq!(
-        outcome(&result),
+        outcome(&run.result),
         (Some(Cause::DeadlineExceeded), StatementOutcome::Completed)
     );
     assert_eq!(
@@ -141,14 +157,15 @@ async fn a_statement_that_completes_despite_the_cancel_closes_its_connection() {
         1,
         "the connection was closed"
     );
-    let reuse = connection.execute(&Ctx::background(), "rows 1").await;
+    let reuse = run.connection.execute(&Ctx::background(), "rows 1").await;
     assert!(matches!(reuse, Err(Error::Connection { .. })), "{reuse:?}");
 
     // The stale stop request died with that connection: a fresh one is clean.
-    drop(connection);
-    let fresh = Ctx::background();
-    let mut connection = pool.acquire(&fresh).await.expect("acquire");
-    connection.execute(&fresh, "rows 1").await.expect("clean");
+    drop(run.connection);
+    run.pool
+        .execute(&Ctx::background(), "rows 1")
+        .await
+        .expect("clean");
     assert_eq!(server.sessions(), [1, 2]);
     assert!(server.interrupted().is_empty());
 }
@@ -156,14 +173,11 @@ async fn a_statement_that_completes_despite_the_cancel_closes_its_connection() {
 #[tokio::test(start_paused = true)]
 async fn a_refused_cancel_reports_an_unknown_outcome_and_closes_the_connection() {
     let server = Server::new(OnCancel::Refuse);
-    let pool = server.pool(1);
-    let scope = Ctx::background().with_timeout(ms(10));
-    let mut connection = pool.acquire(&scope).await.expect("acquire");
 
-    let result = connection.execute(&scope, "sleep 10000").await;
+    let run = under_deadline(&server, ms(10), "sleep 10000").await;
 
     assert_eq!(
-        outcome(&result),
+        outcome(&run.result),
         (Some(Cause::DeadlineExceeded), StatementOutcome::Unknown)
     );
     assert_eq!(Server::count(&server.closes), 1);
@@ -172,19 +186,15 @@ async fn a_refused_cancel_reports_an_unknown_outcome_and_closes_the_connection()
 #[tokio::test(start_paused = true)]
 async fn the_grace_period_bounds_a_statement_that_ignores_the_cancel() {
     let server = Server::new(OnCancel::Ignore);
-    let pool = server.pool(1);
-    let scope = Ctx::background().with_timeout(ms(100));
-    let mut connection = pool.acquire(&scope).await.expect("acquire");
-    let start = Instant::now();
 
-    let result = connection.execute(&scope, "sleep 3600000").await;
+    let run = under_deadline(&server, ms(100), "sleep 3600000").await;
 
     assert_eq!(
-        outcome(&result),
+        outcome(&run.result),
         (Some(Cause::DeadlineExceeded), StatementOutcome::Unknown)
     );
     assert_eq!(
-        start.elapsed(),
+        run.took,
         ms(100) + Duration::from_secs(1),
         "deadline + grace"
     );
@@ -199,18 +209,14 @@ async fn the_grace_period_bounds_a_statement_that_ignores_the_cancel() {
 #[tokio::test(start_paused = true)]
 async fn the_grace_period_bounds_a_cancel_request_that_hangs() {
     let server = Server::new(OnCancel::Hang);
-    let pool = server.pool(1);
-    let scope = Ctx::background().with_timeout(ms(100));
-    let mut connection = pool.acquire(&scope).await.expect("acquire");
-    let start = Instant::now();
 
-    let result = connection.execute(&scope, "sleep 3600000").await;
+    let run = under_deadline(&server, ms(100), "sleep 3600000").await;
 
     assert_eq!(
-        outcome(&result),
+        outcome(&run.result),
         (Some(Cause::DeadlineExceeded), StatementOutcome::Unknown)
     );
-    assert_eq!(start.elapsed(), ms(1100));
+    assert_eq!(run.took, ms(1100));
     assert_eq!(Server::count(&server.closes), 1);
 }
 
@@ -218,14 +224,11 @@ async fn the_grace_period_bounds_a_cancel_request_that_hangs() {
 async fn a_stop_by_the_servers_own_timer_after_our_cancel_closes_the_connection() {
     // Our stop request may still be on its way: only "interrupted" proves it was consumed.
     let server = Server::new(OnCancel::StopByTimer);
-    let pool = server.pool(1);
-    let scope = Ctx::background().with_timeout(ms(100));
-    let mut connection = pool.acquire(&scope).await.expect("acquire");
 
-    let result = connection.execute(&scope, "sleep 10000").await;
+    let run = under_deadline(&server, ms(100), "sleep 10000").await;
 
     assert_eq!(
-        outcome(&result),
+        outcome(&run.result),
         (Some(Cause::DeadlineExceeded), StatementOutcome::Stopped)
     );
     assert_eq!(Server::count(&server.closes), 1);
@@ -234,20 +237,17 @@ async fn a_stop_by_the_servers_own_timer_after_our_cancel_closes_the_connection(
 #[tokio::test(start_paused = true)]
 async fn the_servers_own_deadline_is_reported_as_the_contexts() {
     let server = Server::new(OnCancel::Stop);
-    let pool = server.pool(1);
-    let scope = Ctx::background().with_timeout(ms(100));
-    let mut connection = pool.acquire(&scope).await.expect("acquire");
 
     // The server's timer fires first: no stop request is needed, the connection is clean.
-    let result = connection.execute(&scope, "timeout 90").await;
+    let mut run = under_deadline(&server, ms(100), "timeout 90").await;
 
     assert_eq!(
-        outcome(&result),
+        outcome(&run.result),
         (Some(Cause::DeadlineExceeded), StatementOutcome::Stopped)
     );
     assert_eq!(Server::count(&server.cancels), 0);
-    connection
-        .execute(&scope, "rows 1")
+    run.connection
+        .execute(&Ctx::background(), "rows 1")
         .await
         .expect("still clean");
 }
@@ -267,13 +267,10 @@ async fn without_a_deadline_a_server_timeout_stays_a_database_error() {
 #[tokio::test(start_paused = true)]
 async fn a_statement_failing_on_its_own_after_the_cancel_reports_its_error() {
     let server = Server::new(OnCancel::Ignore);
-    let pool = server.pool(1);
-    let scope = Ctx::background().with_timeout(ms(10));
-    let mut connection = pool.acquire(&scope).await.expect("acquire");
 
-    let result = connection.execute(&scope, "fail 20").await;
+    let run = under_deadline(&server, ms(10), "fail 20").await;
 
-    assert_eq!(result.expect_err("syntax error").code(), Some("42601"));
+    assert_eq!(run.result.expect_err("syntax error").code(), Some("42601"));
     assert_eq!(Server::count(&server.cancels), 1);
     assert_eq!(
         Server::count(&server.closes),

@@ -1,13 +1,15 @@
 //! The derive's input, parsed into a model of the table it maps.
 
 use proc_macro2::Span;
-use syn::{Data, DeriveInput, Fields, Ident, Type};
+use syn::{Data, DeriveInput, Fields, Generics, Ident, Type};
 
 use crate::errors::Errors;
 use crate::model::attr::{self, FieldAttrs, StructAttrs};
 
 pub(crate) struct Input<'a> {
     pub(crate) ident: &'a Ident,
+    /// Refused (a model maps one table), but kept: the fallback must not cascade from them.
+    pub(crate) generics: &'a Generics,
     pub(crate) attrs: StructAttrs,
     pub(crate) fields: Vec<Field<'a>>,
 }
@@ -113,6 +115,7 @@ pub(crate) fn parse<'a>(input: &'a DeriveInput, errors: &mut Errors) -> Option<I
         .collect();
     Some(Input {
         ident: &input.ident,
+        generics: &input.generics,
         attrs,
         fields,
     })

@@ -3,7 +3,7 @@
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, LitStr, Token};
+use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Token};
 
 use crate::errors::Errors;
 
@@ -85,24 +85,53 @@ fn key(meta: &ParseNestedMeta) -> String {
 }
 
 fn flag(slot: &mut Option<Span>, meta: &ParseNestedMeta, errors: &mut Errors) {
-    if meta.input.peek(Token![=]) {
-        errors.push(meta.error(format!("`{}` takes no value", key(meta))));
+    if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
         skip_value(meta);
+        // Spans the flag and its value: all of it goes.
+        let key = key(meta);
+        errors.push(meta.error(format!("`{key}` takes no value: write `{key}` alone")));
     }
     set(slot, Some(meta.path.span_of_ident()), meta, errors);
 }
 
+/// The string literal of `key = "..."`; an error at the value if it is anything else.
 fn string(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<LitStr> {
-    let parsed = meta.value().and_then(|value| value.parse::<LitStr>());
-    match parsed {
-        Ok(literal) if literal.value().is_empty() => {
-            errors.at(&literal, format!("`{}` cannot be empty", key(meta)));
+    let key = key(meta);
+    let Ok(value) = meta.value() else {
+        skip_value(meta);
+        errors.push(meta.error(format!("`{key}` takes a name: `{key} = \"...\"`")));
+        return None;
+    };
+    let expr = match value.parse::<Expr>() {
+        Ok(expr) => expr,
+        Err(error) => {
+            errors.push(error);
+            return None;
+        }
+    };
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(literal),
+            ..
+        }) if literal.value().is_empty() => {
+            errors.at(&literal, format!("`{key}` cannot be empty"));
             None
         }
-        Ok(literal) => Some(literal),
-        Err(_) => {
-            errors.push(meta.error(format!("expected `{} = \"...\"`", key(meta))));
-            skip_value(meta);
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(literal),
+            ..
+        }) => Some(literal),
+        // `table = users`: the name, unquoted.
+        Expr::Path(path) if path.path.get_ident().is_some() => {
+            let name = path.to_token_stream();
+            errors.at(
+                &path,
+                format!("`{key}` takes a string: `{key} = \"{name}\"`"),
+            );
+            None
+        }
+        other => {
+            errors.at(&other, format!("`{key}` takes a string: `{key} = \"...\"`"));
             None
         }
     }
@@ -127,6 +156,8 @@ fn misplaced(
 ) {
     let message = if there.contains(&key) {
         format!("`{key}` belongs on {where_it_belongs}")
+    } else if let Some(meant) = closest(key, here) {
+        format!("unknown attribute `{key}`: did you mean `{meant}`?")
     } else {
         format!(
             "unknown attribute `{key}`; expected one of: {}",
@@ -135,6 +166,31 @@ fn misplaced(
     };
     errors.push(meta.error(message));
     skip_value(meta);
+}
+
+/// The known attribute `key` is most likely a misspelling of: at most two edits away.
+fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|candidate| (edit_distance(key, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance: insertions, deletions and substitutions of characters.
+fn edit_distance(from: &str, to: &str) -> usize {
+    let to: Vec<char> = to.chars().collect();
+    let mut previous: Vec<usize> = (0..=to.len()).collect();
+    for (i, from_char) in from.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, to_char) in to.iter().enumerate() {
+            let substitution = previous[j] + usize::from(from_char != *to_char);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[to.len()]
 }
 
 /// Consumes `= value` or `(...)` after an attribute that will not be used, so parsing goes
@@ -156,5 +212,25 @@ impl SpanOfIdent for syn::Path {
         self.segments
             .last()
             .map_or_else(Span::call_site, |segment| segment.ident.span())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FIELD_KEYS, closest, edit_distance};
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(edit_distance("skip", "skip"), 0);
+        assert_eq!(edit_distance("autoincrement", "auto_increment"), 1);
+        assert_eq!(edit_distance("colum", "column"), 1);
+        assert_eq!(edit_distance("", "key"), 3);
+    }
+
+    #[test]
+    fn misspellings_suggest_the_attribute_meant() {
+        assert_eq!(closest("primarykey", FIELD_KEYS), Some("primary_key"));
+        assert_eq!(closest("colunm", FIELD_KEYS), Some("column"));
+        assert_eq!(closest("index", FIELD_KEYS), None);
     }
 }

@@ -12,21 +12,35 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
     let table = input.table();
     let columns = input.stored().map(column_info);
     let values = input.stored().map(|field| {
-        let name = field.ident;
-        // Spanned at the field's type: an unsupported type is reported there.
-        quote_spanned!(field.ty.span()=> __t::field_value(&self.#name))
+        let (name, ty) = (field.ident, field.ty);
+        if field.attrs.primary_key.is_some() {
+            // Through `Keyed`, which checks the key's type; spanned like it (see below).
+            quote_spanned! {ty.span()=>
+                ::std::convert::Into::into(<Self as __t::Keyed>::key(self))
+            }
+        } else {
+            // Spanned at the field's type: an unsupported type is reported there, once.
+            quote_spanned!(ty.span()=> __t::field_value::<#ty>(&self.#name))
+        }
     });
     let keyed = input.primary_key().map(|key| {
         let (name, ty) = (key.ident, key.ty);
         let info = column_info(key);
+        // `Compare` is the key's own type (a key is never an `Option`). Reaching it through
+        // `Field` reports an unsupported key type with `Field`'s explanation; spanning every
+        // use of the key at its type makes those reports identical, so rustc shows one.
+        let key_type = quote_spanned!(ty.span()=> <#ty as __t::Field>::Compare);
+        let key_fn = quote_spanned! {ty.span()=>
+            fn key(&self) -> #ty {
+                ::std::clone::Clone::clone(&self.#name)
+            }
+        };
         quote! {
             impl __t::Keyed for #ident {
-                type Key = #ty;
+                type Key = #key_type;
                 const KEY: __t::ColumnInfo = #info;
 
-                fn key(&self) -> #ty {
-                    ::std::clone::Clone::clone(&self.#name)
-                }
+                #key_fn
             }
         }
     });
@@ -60,17 +74,19 @@ fn column_info(field: &Field) -> TokenStream {
 /// Decodes each stored field by column name; skipped fields get their default.
 fn from_row(input: &Input) -> TokenStream {
     let ident = input.ident;
+    // Bounds on the row, not the field type: for standard field types they follow from
+    // `Row` itself, so generic code over any backend needs none.
     let bounds = input.stored().map(|field| {
         let ty = field.ty;
-        quote!(#ty: __t::Decode<R>)
+        quote!(R: __t::Decodes<#ty>)
     });
     let fields = input.fields.iter().map(|field| {
-        let name = field.ident;
+        let (name, ty) = (field.ident, field.ty);
         if field.attrs.skip.is_some() {
             quote_spanned!(field.ty.span()=> #name: ::std::default::Default::default())
         } else {
             let column = field.column();
-            quote!(#name: __t::Row::try_get(&row, #column)?)
+            quote!(#name: __t::Decodes::<#ty>::decode(&row, __t::ColumnRef::Name(#column))?)
         }
     });
     quote! {

@@ -7,6 +7,11 @@ use quote::quote;
 use crate::model::ast::Input;
 
 pub(crate) fn stub(input: &Input) -> TokenStream {
+    // A stub for a generic struct would need bounds the user did not write, and fail on
+    // them: nothing can treat it as a model anyway.
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
     let ident = input.ident;
     let keyed = input
         .fields

@@ -1,6 +1,7 @@
 //! What a model must satisfy beyond parsing; every violation reported, each at its place.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use syn::{GenericArgument, PathArguments, Type};
 
@@ -11,16 +12,21 @@ pub(crate) fn validate(input: &Input, errors: &mut Errors) {
     let mut keys = input
         .fields
         .iter()
-        .filter_map(|field| field.attrs.primary_key);
-    if keys.next().is_some() {
-        for extra in keys {
+        .filter_map(|field| Some((field, field.attrs.primary_key?)));
+    if let Some((first, _)) = keys.next() {
+        for (_, extra) in keys {
             errors.push(syn::Error::new(
                 extra,
-                "a model has one primary key: composite primary keys are not supported yet",
+                format!(
+                    "a model has one primary key, and `{}` is already it: composite primary \
+                     keys are not supported yet",
+                    first.name()
+                ),
             ));
         }
     }
-    let mut columns = HashSet::new();
+    // Each column's name, with the field mapped to it first.
+    let mut columns = HashMap::new();
     for field in &input.fields {
         let attrs = &field.attrs;
         if let Some(skip) = attrs.skip {
@@ -46,22 +52,33 @@ pub(crate) fn validate(input: &Input, errors: &mut Errors) {
                 "a primary key cannot be NULL: use the value's type, not an Option",
             );
         }
-        if !columns.insert(field.column()) {
-            let at = attrs
-                .column
-                .as_ref()
-                .map_or(field.ident.span(), |column| column.span());
-            errors.push(syn::Error::new(
-                at,
-                format!("column `{}` is mapped twice", field.column()),
-            ));
+        match columns.entry(field.column()) {
+            Entry::Vacant(slot) => {
+                slot.insert(field.name());
+            }
+            Entry::Occupied(first) => {
+                let at = attrs
+                    .column
+                    .as_ref()
+                    .map_or(field.ident.span(), |column| column.span());
+                errors.push(syn::Error::new(
+                    at,
+                    format!(
+                        "column `{}` is already mapped by field `{}`",
+                        first.key(),
+                        first.get()
+                    ),
+                ));
+            }
         }
     }
     if input.stored().next().is_none() {
-        errors.push(syn::Error::new(
-            struct_span(input),
-            "a model needs at least one stored column",
-        ));
+        let message = if input.fields.is_empty() {
+            "a model needs at least one stored column: it has no fields"
+        } else {
+            "a model needs at least one stored column: every field is skipped"
+        };
+        errors.push(syn::Error::new(struct_span(input), message));
     }
 }
 

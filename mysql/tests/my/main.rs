@@ -6,5 +6,4 @@ mod cancellation;
 mod server_behaviour;
 mod server_deadline;
 mod support;
-mod transactions;
 mod values;

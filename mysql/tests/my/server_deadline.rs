@@ -4,46 +4,11 @@
 use std::time::Duration;
 
 use tethered_core::{Ctx, Executor, Sql};
-use tokio::time::Instant;
 
-use crate::support::{Observer, Random, pool, unique};
+use crate::support::pool;
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_server_stops_a_statement_by_itself_when_the_client_stops_participating() {
-    let pool = pool(1).await;
-    let observer = Observer::connect().await;
-    let marker = unique("orphan");
-    let mut connection = pool.acquire(&Ctx::background()).await.expect("acquire");
-    let scope = Ctx::background().with_timeout(ms(300));
-    let sleep = format!("SELECT SLEEP(10) /* {marker} */");
-    let start = Instant::now();
-
-    let mut statement = Box::pin(connection.execute(&scope, sleep.as_str()));
-    tokio::select! {
-        _ = &mut statement => panic!("SLEEP(10) finished"),
-        () = observer.wait_running(&marker, Duration::from_secs(5)) => {}
-    }
-    // A hung or partitioned client: its future is neither polled nor dropped again, so
-    // no kill is ever sent. Only the server's own limit can stop the statement.
-    std::mem::forget(statement);
-    observer
-        .time_until_gone(&marker, Duration::from_secs(5))
-        .await;
-    let stopped_at = start.elapsed();
-
-    println!("the server stopped the orphaned statement {stopped_at:?} after it began");
-    assert!(
-        stopped_at >= ms(300),
-        "stopped before the deadline: {stopped_at:?}"
-    );
-    assert!(
-        stopped_at < Duration::from_secs(2),
-        "stopped at {stopped_at:?}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,14 +63,14 @@ async fn deadlines_keep_the_statement_texts_few() {
     let pool = pool(1).await;
     let root = Ctx::background();
     let mut connection = pool.acquire(&root).await.expect("acquire");
-    let mut random = Random::seeded();
     let before = prepared_so_far(&mut connection).await;
 
     for round in 0..2 {
         let start = prepared_so_far(&mut connection).await;
-        for _ in 0..200 {
-            // Time left anywhere from 1 ms to 5 s, as in a service with 5 s requests.
-            let left = Duration::from_micros(1_000 + random.below(5_000_000));
+        for n in 0..200_u64 {
+            // Time left swept from 1 ms to 5 s, as in a service with 5 s requests; the second
+            // round steps differently, so it meets other values in the same buckets.
+            let left = Duration::from_micros(1_000 + (n * 24_989 + round * 7_919) % 5_000_000);
             let scope = root.with_timeout(left);
             let (n,): (i64,) = connection
                 .fetch_one(&scope, Sql::new("SELECT ? + 1").bind(41))

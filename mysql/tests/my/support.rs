@@ -148,34 +148,3 @@ impl Observer {
         start.elapsed()
     }
 }
-
-/// A small deterministic generator for randomized trials (xorshift64*), seeded and
-/// printed by the test so a failing run can be replayed.
-pub struct Random(u64);
-
-impl Random {
-    pub fn seeded() -> Random {
-        let seed = std::env::var("TETHERED_SEED")
-            .ok()
-            .and_then(|seed| seed.parse().ok())
-            .unwrap_or_else(|| {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(1, |elapsed| elapsed.as_nanos() as u64)
-            });
-        println!("random seed {seed} (replay with TETHERED_SEED={seed})");
-        Random::new(seed)
-    }
-
-    pub fn new(seed: u64) -> Random {
-        Random(seed | 1)
-    }
-
-    /// A number in `0..bound`.
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
-    }
-}

@@ -1,7 +1,6 @@
-//! The PostgreSQL backend against a real server (TETHERED_POSTGRES_URL). One binary, so
-//! one link. Cancellation is asserted on the server's own view, `pg_stat_activity`.
+//! The PostgreSQL backend's own behaviour against a real server (TETHERED_POSTGRES_URL).
+//! Cancellation, transactions and the rest of what every backend shares are proved by the
+//! cross-backend suite (`tests/` at the workspace root), on this server too.
 
-mod cancellation;
 mod support;
-mod transactions;
 mod values;

@@ -1,0 +1,3 @@
+//! The peer benchmark (issue 7), being written.
+
+fn main() {}

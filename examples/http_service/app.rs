@@ -1,0 +1,176 @@
+//! The `http_service` example's application: HTTP handlers over a repository over a model,
+//! with the request's context passed through every layer. Shared with the end-to-end
+//! tests (`tests/tests/http.rs`), which start it in-process.
+//!
+//! When a client disconnects, hyper drops the handler's future; the request's context is
+//! cancelled and the statement the repository was running stops on the database server.
+//! When the request's deadline passes, the statement stops too, and the client gets 504.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tethered::PoolOptions;
+use tethered::axum::{HttpError, RequestCtx, RequestCtxLayer, RequestId};
+use tethered::prelude::*;
+use tethered::sea_query::{Alias, ColumnDef, Table};
+
+#[path = "../common/backend.rs"]
+pub mod backend;
+pub use backend::Backend;
+use backend::{Db, on_pool};
+
+/// A user, stored in `http_service_users` (a name no other example or test uses).
+#[derive(Model, Serialize, Clone, Debug, PartialEq)]
+#[tethered(table = "http_service_users")]
+pub struct User {
+    #[tethered(primary_key, auto_increment)]
+    pub id: i64,
+    pub name: String,
+}
+
+/// The longest sleep `/slow` runs.
+const MAX_SLEEP_SECS: f64 = 3600.0;
+
+/// The repository: every method that reaches the database takes the caller's `&Ctx` first
+/// (checked at compile time by `#[context_first]`) and runs under it.
+pub struct Repository {
+    db: Db,
+}
+
+#[context_first]
+impl Repository {
+    /// Opens a pool on `backend`, within `ctx`.
+    pub async fn connect(ctx: &Ctx, backend: Backend) -> Result<Repository> {
+        let db = Db::connect(ctx, backend, PoolOptions::default()).await?;
+        Ok(Repository { db })
+    }
+
+    /// Creates the users' table if it is missing, with a first user if it has none.
+    pub async fn set_up(&self, ctx: &Ctx) -> Result<()> {
+        self.create_table(ctx).await?;
+        if self.count_users(ctx).await? == 0 {
+            self.add_user(ctx, "Ada Lovelace").await?;
+        }
+        Ok(())
+    }
+
+    async fn create_table(&self, ctx: &Ctx) -> Result<()> {
+        let create = Table::create()
+            .table(Alias::new(User::TABLE))
+            .if_not_exists()
+            .col(
+                ColumnDef::new(Alias::new(User::ID.name()))
+                    .big_integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
+            .col(
+                ColumnDef::new(Alias::new(User::NAME.name()))
+                    .string_len(200)
+                    .not_null(),
+            )
+            .to_owned();
+        match on_pool!(&self.db, pool => pool.execute(ctx, &create).await) {
+            // PostgreSQL: two services creating the table at the same moment can both pass
+            // IF NOT EXISTS, and the loser fails on the catalog's unique index.
+            Err(error) if error.code() == Some("23505") => Ok(()),
+            result => result.map(drop),
+        }
+    }
+
+    /// Stores a user named `name`; returns it with its id.
+    pub async fn add_user(&self, ctx: &Ctx, name: &str) -> Result<User> {
+        let user = User {
+            id: 0,
+            name: name.to_owned(),
+        };
+        on_pool!(&self.db, pool => user.insert(ctx, pool).await)
+    }
+
+    async fn count_users(&self, ctx: &Ctx) -> Result<u64> {
+        on_pool!(&self.db, pool => User::query().count(ctx, pool).await)
+    }
+
+    /// The user with id `id`; [`Error::RowNotFound`] if there is none.
+    pub async fn user(&self, ctx: &Ctx, id: i64) -> Result<User> {
+        on_pool!(&self.db, pool => User::find(ctx, pool, id).await)?.ok_or(Error::RowNotFound)
+    }
+
+    /// Sleeps `secs` seconds on the database server: a stand-in for a slow query.
+    ///
+    /// The statement carries the request id in a comment, so the server's own view
+    /// (`pg_stat_activity`, `information_schema.PROCESSLIST`) tells which request it
+    /// serves. That gives each request its own statement text, so tag slow, rare
+    /// statements like this one, not hot ones.
+    pub async fn sleep(&self, ctx: &Ctx, secs: f64) -> Result<()> {
+        if !(0.0..=MAX_SLEEP_SECS).contains(&secs) {
+            return Err(Error::InvalidInput(format!(
+                "secs must be between 0 and {MAX_SLEEP_SECS}, not {secs}"
+            )));
+        }
+        // Safe inside a comment: a request id is letters, digits and `-_.:` only.
+        let tag = ctx
+            .value::<RequestId>()
+            .map_or(String::new(), |request_id| {
+                format!(" /* http_service request {request_id} */")
+            });
+        match &self.db {
+            Db::Postgres(pool) => {
+                let sleep = Sql::new(format!("SELECT pg_sleep($1){tag}")).bind(secs);
+                pool.execute(ctx, sleep).await?;
+            }
+            Db::Mysql(pool) => {
+                let sleep = Sql::new(format!("SELECT SLEEP(?){tag}")).bind(secs);
+                pool.execute(ctx, sleep).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The service's routes, each request under a context from `layer`.
+pub fn router(repository: Repository, layer: RequestCtxLayer) -> Router {
+    Router::new()
+        .route("/users/{id}", get(user))
+        .route("/slow", get(slow))
+        .with_state(Arc::new(repository))
+        .layer(layer)
+}
+
+/// `GET /users/{id}`: the user as JSON, or 404.
+async fn user(
+    RequestCtx(ctx): RequestCtx,
+    State(repository): State<Arc<Repository>>,
+    Path(id): Path<i64>,
+) -> Result<Json<User>, HttpError> {
+    Ok(Json(repository.user(&ctx, id).await?))
+}
+
+#[derive(Deserialize)]
+struct SlowQuery {
+    secs: f64,
+}
+
+#[derive(Serialize)]
+struct Slept {
+    slept_secs: f64,
+    request_id: Option<String>,
+}
+
+/// `GET /slow?secs=N`: sleeps N seconds on the database server, within the request's
+/// deadline.
+async fn slow(
+    RequestCtx(ctx): RequestCtx,
+    State(repository): State<Arc<Repository>>,
+    Query(query): Query<SlowQuery>,
+) -> Result<Json<Slept>, HttpError> {
+    repository.sleep(&ctx, query.secs).await?;
+    Ok(Json(Slept {
+        slept_secs: query.secs,
+        request_id: ctx.value::<RequestId>().map(ToString::to_string),
+    }))
+}

@@ -1,0 +1,111 @@
+//! An HTTP service whose every database statement is tethered to its request: hang up,
+//! or let the request's deadline pass, and the statement stops on the database server.
+//!
+//! ```sh
+//! cargo run --example http_service --features postgres,mysql,axum -- --backend mysql
+//! curl localhost:3000/users/1
+//! curl -H 'grpc-timeout: 300m' 'localhost:3000/slow?secs=10'   # 504 after 300 ms
+//! curl 'localhost:3000/slow?secs=10'                            # Ctrl-C it: the sleep stops
+//! ```
+//!
+//! Options: `--backend postgres|mysql`, `--addr 127.0.0.1:PORT` (default 127.0.0.1:3000).
+//! The servers' URLs come from `TETHERED_POSTGRES_URL` and `TETHERED_MYSQL_URL`
+//! (`scripts/ensure-databases` starts local ones).
+
+mod app;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use app::{Backend, Repository};
+use tethered::Ctx;
+use tethered::axum::RequestCtxLayer;
+
+const USAGE: &str = "usage: http_service --backend postgres|mysql [--addr 127.0.0.1:PORT]";
+
+struct Options {
+    backend: Backend,
+    addr: SocketAddr,
+}
+
+fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let (mut backend, mut addr) = (None, SocketAddr::from(([127, 0, 0, 1], 3000)));
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--backend" => {
+                let name = value()?;
+                backend = Some(
+                    Backend::from_name(&name)
+                        .ok_or(format!("unknown backend {name:?}: use postgres or mysql"))?,
+                );
+            }
+            "--addr" => {
+                let text = value()?;
+                addr = text
+                    .parse()
+                    .map_err(|_| format!("{text:?} is not an address like 127.0.0.1:3000"))?;
+            }
+            _ => return Err(format!("unknown argument {flag:?}")),
+        }
+    }
+    Ok(Options {
+        backend: backend.ok_or("--backend is required")?,
+        addr,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let options = match parse_options(args.into_iter()) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("http_service: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match serve(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("http_service: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(options: Options) -> Result<(), String> {
+    let root = Ctx::background();
+    let backend = options.backend.name();
+    let starting = root.with_timeout(Duration::from_secs(10));
+    let repository = Repository::connect(&starting, options.backend)
+        .await
+        .map_err(|error| {
+            format!(
+                "cannot reach {backend} at {}: {error} (scripts/ensure-databases starts it)",
+                options.backend.url()
+            )
+        })?;
+    repository
+        .set_up(&starting)
+        .await
+        .map_err(|error| format!("cannot create the users' table: {error}"))?;
+    drop(starting);
+
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|error| format!("cannot listen on {}: {error}", options.addr))?;
+    let addr = listener.local_addr().unwrap_or(options.addr);
+    let app = app::router(repository, RequestCtxLayer::new(root));
+    println!(
+        "http_service ready on http://{addr} (backend {backend}): GET /users/1, GET /slow?secs=N"
+    );
+    axum::serve(listener, app)
+        .await
+        .map_err(|error| format!("serving failed: {error}"))
+}

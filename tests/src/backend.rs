@@ -1,0 +1,296 @@
+//! What the suite needs to know of a backend: how to reach a test server in a namespace of
+//! its own, the SQL of a server-side sleep, and how to read the server's own view of what
+//! runs. Adding a backend is one impl here and one line in `tests/tests/suite.rs`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tethered::mysql::{MySql as MyDriver, mysql_async};
+use tethered::postgres::{Postgres as PgDriver, tokio_postgres};
+use tethered::{Ctx, Driver, Executor, Pool, PoolOptions, Sql};
+
+/// A database backend the suite runs against.
+pub trait Backend: Send + Sync + 'static {
+    /// The tethered driver.
+    type Driver: Driver;
+    /// For messages.
+    const NAME: &'static str;
+    /// The environment variable naming the test server.
+    const URL_VARIABLE: &'static str;
+    /// The test server when the variable is unset.
+    const DEFAULT_URL: &'static str;
+    /// Whether a `u64` above `i64::MAX` can be stored (PostgreSQL has no unsigned types).
+    const STORES_ANY_U64: bool;
+
+    /// A pool on `url`, confined to the namespace `namespace` (a PostgreSQL schema, a
+    /// MariaDB database).
+    fn pool_in(
+        url: &str,
+        namespace: &str,
+        options: PoolOptions,
+    ) -> tethered::Result<Pool<Self::Driver>>;
+
+    /// Statements that create and drop `namespace`.
+    fn create_namespace(namespace: &str) -> String;
+    /// See [`Backend::create_namespace`].
+    fn drop_namespace(namespace: &str) -> String;
+
+    /// The server's sleep function, taking seconds.
+    const SLEEP: &'static str;
+
+    /// The `n`th placeholder (from 1) in raw SQL.
+    fn placeholder(n: usize) -> String;
+
+    /// A CPU-bound statement that runs for minutes unless stopped, tagged with `marker`.
+    fn busy(marker: &str) -> String;
+
+    /// A query returning the session's id on the server, as a `u64`.
+    const SESSION_ID: &'static str;
+
+    /// A statement that ends session `id` from another session.
+    fn terminate(id: u64) -> String;
+
+    /// A query counting the statements the server is running whose text contains the
+    /// bound pattern (`%marker%`), excluding its own.
+    const RUNNING: &'static str;
+
+    /// A statement that sleeps `seconds` on the server, tagged with `marker`.
+    fn sleep(seconds: u32, marker: &str) -> String {
+        format!("SELECT {}({seconds}) /* {marker} */", Self::SLEEP)
+    }
+
+    /// The test server's URL.
+    fn url() -> String {
+        std::env::var(Self::URL_VARIABLE).unwrap_or_else(|_| Self::DEFAULT_URL.to_owned())
+    }
+}
+
+/// PostgreSQL.
+pub struct Postgres;
+
+impl Backend for Postgres {
+    type Driver = PgDriver;
+    const NAME: &'static str = "PostgreSQL";
+    const URL_VARIABLE: &'static str = "TETHERED_POSTGRES_URL";
+    const DEFAULT_URL: &'static str = "postgres://postgres@127.0.0.1:5432/test";
+    const STORES_ANY_U64: bool = false;
+
+    fn pool_in(
+        url: &str,
+        namespace: &str,
+        options: PoolOptions,
+    ) -> tethered::Result<Pool<PgDriver>> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|error| tethered::Error::InvalidInput(format!("{url}: {error}")))?;
+        config.options(format!("-c search_path={namespace}"));
+        Pool::new(PgDriver::new(config, tokio_postgres::NoTls), options)
+    }
+
+    fn create_namespace(namespace: &str) -> String {
+        format!("CREATE SCHEMA {namespace}")
+    }
+
+    fn drop_namespace(namespace: &str) -> String {
+        format!("DROP SCHEMA {namespace} CASCADE")
+    }
+
+    const SLEEP: &'static str = "pg_sleep";
+    const SESSION_ID: &'static str = "SELECT pg_backend_pid()";
+    const RUNNING: &'static str = "SELECT count(*) FROM pg_stat_activity \
+         WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()";
+
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+
+    fn busy(marker: &str) -> String {
+        format!("SELECT count(*) FROM generate_series(1, 10000000000) /* {marker} */")
+    }
+
+    fn terminate(id: u64) -> String {
+        format!("SELECT pg_terminate_backend({id})")
+    }
+}
+
+/// MariaDB (or MySQL).
+pub struct MySql;
+
+impl Backend for MySql {
+    type Driver = MyDriver;
+    const NAME: &'static str = "MariaDB";
+    const URL_VARIABLE: &'static str = "TETHERED_MYSQL_URL";
+    const DEFAULT_URL: &'static str = "mysql://root@127.0.0.1:3306/test";
+    const STORES_ANY_U64: bool = true;
+
+    fn pool_in(
+        url: &str,
+        namespace: &str,
+        options: PoolOptions,
+    ) -> tethered::Result<Pool<MyDriver>> {
+        let opts = mysql_async::Opts::from_url(url)
+            .map_err(|error| tethered::Error::InvalidInput(format!("{url}: {error}")))?;
+        let opts = mysql_async::OptsBuilder::from_opts(opts).db_name(Some(namespace));
+        Pool::new(MyDriver::new(opts.into()), options)
+    }
+
+    fn create_namespace(namespace: &str) -> String {
+        format!("CREATE DATABASE {namespace}")
+    }
+
+    fn drop_namespace(namespace: &str) -> String {
+        format!("DROP DATABASE {namespace}")
+    }
+
+    const SLEEP: &'static str = "SLEEP";
+    const SESSION_ID: &'static str = "SELECT CONNECTION_ID()";
+    const RUNNING: &'static str = "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+         WHERE COMMAND = 'Query' AND INFO LIKE ? AND ID <> CONNECTION_ID()";
+
+    fn placeholder(_: usize) -> String {
+        "?".to_owned()
+    }
+
+    fn busy(marker: &str) -> String {
+        // MariaDB's sequence engine: 10^10 rows of cross join, counted.
+        format!("SELECT count(*) FROM seq_1_to_100000 a, seq_1_to_100000 b /* {marker} */")
+    }
+
+    fn terminate(id: u64) -> String {
+        format!("KILL CONNECTION {id}")
+    }
+}
+
+/// A name no other test, run, or earlier run uses: `<prefix>_<pid>_<nanos>_<n>`.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}_{}_{nanos}_{n}", std::process::id())
+}
+
+/// Taken by the tests that measure latency or load the CPU, so they take turns: on a
+/// two-core machine one test's CPU-bound statement would otherwise skew another's clock.
+pub async fn timing_sensitive() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
+/// One test's world on one backend: a namespace of its own on the server, a pool confined
+/// to it, and a separate observer that reads the server's own view.
+pub struct Stage<B: Backend> {
+    /// The pool under test, confined to the namespace.
+    pub pool: Pool<B::Driver>,
+    observer: Pool<B::Driver>,
+    namespace: String,
+    /// The root context of the test.
+    pub root: Ctx,
+}
+
+impl<B: Backend> Stage<B> {
+    /// A new namespace `suite_...`, and a pool of `max_connections` in it. A server that
+    /// does not answer is a loud failure that says how to start one.
+    pub async fn new(max_connections: usize) -> Stage<B> {
+        let url = B::url();
+        let root = Ctx::background();
+        let namespace = unique("suite");
+        let setup = root.with_timeout(Duration::from_secs(10));
+        let observer = B::pool_in(&url, "information_schema", PoolOptions::default())
+            .unwrap_or_else(|error| unreachable_server::<B>(&url, error));
+        observer
+            .execute(&setup, B::create_namespace(&namespace))
+            .await
+            .unwrap_or_else(|error| unreachable_server::<B>(&url, error));
+        let options = PoolOptions {
+            max_connections,
+            ..PoolOptions::default()
+        };
+        let pool = B::pool_in(&url, &namespace, options)
+            .unwrap_or_else(|error| unreachable_server::<B>(&url, error));
+        Stage {
+            pool,
+            observer,
+            namespace,
+            root,
+        }
+    }
+
+    /// Runs `statement` (DDL, typically) in the namespace.
+    pub async fn setup(&self, statement: impl tethered::IntoSql<B::Driver>) {
+        let ctx = self.root.with_timeout(Duration::from_secs(10));
+        self.pool
+            .execute(&ctx, statement)
+            .await
+            .expect("setting up the test");
+    }
+
+    /// How many statements carrying `marker` the server is running, by its own view.
+    pub async fn running(&self, marker: &str) -> i64 {
+        let ctx = self.root.with_timeout(Duration::from_secs(5));
+        let query = Sql::new(B::RUNNING).bind(format!("%{marker}%"));
+        let (count,): (i64,) = self
+            .observer
+            .fetch_one(&ctx, query)
+            .await
+            .expect("the server's view");
+        count
+    }
+
+    /// Waits until a statement carrying `marker` is seen running; panics after `within`.
+    pub async fn wait_running(&self, marker: &str, within: Duration) {
+        let start = tokio::time::Instant::now();
+        while self.running(marker).await == 0 {
+            assert!(
+                start.elapsed() < within,
+                "`{marker}` never showed up on {}",
+                B::NAME
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// How long until no statement carrying `marker` runs; panics after `within`.
+    pub async fn time_until_gone(&self, marker: &str, within: Duration) -> Duration {
+        let start = tokio::time::Instant::now();
+        while self.running(marker).await > 0 {
+            assert!(
+                start.elapsed() < within,
+                "`{marker}` still runs on {} after {within:?}",
+                B::NAME
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        start.elapsed()
+    }
+
+    /// Runs `statement` through the observer, outside the pool under test.
+    pub async fn as_observer(&self, statement: impl tethered::IntoSql<B::Driver>) {
+        let ctx = self.root.with_timeout(Duration::from_secs(10));
+        self.observer
+            .execute(&ctx, statement)
+            .await
+            .expect("the observer's statement");
+    }
+
+    /// Drops the namespace and everything in it. (A failed test leaves it behind; its name
+    /// is unique, so no later run trips over it.)
+    pub async fn finish(self) {
+        self.pool.close();
+        let ctx = self.root.with_timeout(Duration::from_secs(10));
+        self.observer
+            .execute(&ctx, B::drop_namespace(&self.namespace))
+            .await
+            .expect("dropping the test's namespace");
+    }
+}
+
+fn unreachable_server<B: Backend>(url: &str, error: tethered::Error) -> ! {
+    panic!(
+        "{} is not usable at {url} ({error}). Run `scripts/test`, which starts it, or point {} \
+         at a running server.",
+        B::NAME,
+        B::URL_VARIABLE
+    )
+}

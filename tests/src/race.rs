@@ -1,0 +1,147 @@
+//! Stops that race the end of the statement: before, during, and just after it. Whatever
+//! the timing, no stop may ever reach a later statement on a kept connection.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tethered::{Error, Executor, Sql, StatementOutcome};
+
+use crate::backend::{Backend, Stage, timing_sensitive};
+
+const WORKERS: u64 = 4;
+const TRIALS: u64 = 2_000;
+
+/// A small deterministic generator (xorshift64*), seeded and printed so a failing run can
+/// be replayed with `TETHERED_SEED`.
+struct Random(u64);
+
+impl Random {
+    fn seeded() -> Random {
+        let seed = std::env::var("TETHERED_SEED")
+            .ok()
+            .and_then(|seed| seed.parse().ok())
+            .unwrap_or_else(|| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(1, |t| t.as_nanos() as u64)
+            });
+        println!("random seed {seed} (replay with TETHERED_SEED={seed})");
+        Random(seed | 1)
+    }
+
+    /// A number in `0..bound`.
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
+    }
+}
+
+/// How the trials ended.
+#[derive(Default, Debug)]
+struct Tally {
+    finished_first: u32,
+    stopped_and_kept: u32,
+    completed_and_closed: u32,
+    unknown_and_closed: u32,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.finished_first += other.finished_first;
+        self.stopped_and_kept += other.stopped_and_kept;
+        self.completed_and_closed += other.completed_and_closed;
+        self.unknown_and_closed += other.unknown_and_closed;
+    }
+}
+
+/// One trial's statement: a 5 ms sleep. Odd trials bind the duration, in a text new to the
+/// session, so a stop can land while the statement is being prepared too.
+fn statement<B: Backend>(trial: u64, worker: u64) -> Sql {
+    if trial.is_multiple_of(2) {
+        return Sql::new(format!("SELECT {}(0.005)", B::SLEEP));
+    }
+    let text = format!(
+        "SELECT {}({}) /* {worker}.{trial} */",
+        B::SLEEP,
+        B::placeholder(1)
+    );
+    Sql::new(text).bind(0.005_f64)
+}
+
+pub async fn stops_racing_completion_never_reach_a_later_statement<B: Backend>() {
+    let _turn = timing_sensitive().await;
+    let stage = Stage::<B>::new(WORKERS as usize).await;
+    let mut random = Random::seeded();
+    let workers = (0..WORKERS).map(|worker| {
+        let (pool, root) = (stage.pool.clone(), stage.root.clone());
+        let mut random = Random(random.below(u64::MAX) | 1);
+        tokio::spawn(async move {
+            let mut tally = Tally::default();
+            for trial in 0..TRIALS / WORKERS {
+                let mut connection = pool.acquire(&root).await.expect("acquire");
+                // The sleep ends about 5 ms in; the stop lands 1 to 9 ms in.
+                let delay = Duration::from_micros(1_000 + random.below(8_000));
+                let sql = statement::<B>(trial, worker);
+                let result = if trial % 4 < 2 {
+                    let request = root.with_timeout(delay);
+                    connection.execute(&request, sql).await
+                } else {
+                    let request = root.child();
+                    let cancel = async {
+                        tokio::time::sleep(delay).await;
+                        request.cancel("race");
+                    };
+                    tokio::join!(connection.execute(&request, sql), cancel).0
+                };
+                match result {
+                    Ok(_) => tally.finished_first += 1,
+                    Err(Error::Canceled { outcome, .. }) => match outcome {
+                        StatementOutcome::Stopped => tally.stopped_and_kept += 1,
+                        StatementOutcome::Completed => tally.completed_and_closed += 1,
+                        StatementOutcome::Unknown => tally.unknown_and_closed += 1,
+                        StatementOutcome::NotSent => {}
+                    },
+                    Err(error) => panic!("trial {trial} (stop after {delay:?}): {error}"),
+                }
+                // A kept connection runs its next statement untouched; a closed one says so.
+                if let Err(error) = connection.execute(&root, "SELECT 1").await {
+                    assert!(
+                        matches!(error, Error::Connection { .. }),
+                        "trial {trial}: a kept connection failed its next statement: {error}"
+                    );
+                }
+            }
+            tally
+        })
+    });
+    let mut total = Tally::default();
+    for worker in workers.collect::<Vec<_>>() {
+        total.add(&worker.await.expect("worker"));
+    }
+    println!("{}: {TRIALS} trials: {total:?}", B::NAME);
+
+    // Afterwards every pooled connection runs ten statements without a single stray stop.
+    let mut connections = Vec::new();
+    for _ in 0..stage.pool.status().open {
+        connections.push(stage.pool.acquire(&stage.root).await.expect("acquire"));
+    }
+    for connection in &mut connections {
+        for _ in 0..10 {
+            connection
+                .execute(&stage.root, "SELECT 1")
+                .await
+                .expect("a clean connection");
+        }
+    }
+    assert!(
+        total.stopped_and_kept > 0,
+        "no trial stopped a statement: {total:?}"
+    );
+    assert!(
+        total.finished_first > 0,
+        "no trial finished first: {total:?}"
+    );
+    drop(connections);
+    stage.finish().await;
+}

@@ -1,0 +1,356 @@
+//! End to end, on every backend: a real HTTP client → axum with `RequestCtxLayer` → the
+//! `http_service` example's repository → the database server. Each test asserts on the
+//! server's own view (`pg_stat_activity`, `information_schema.PROCESSLIST`), read over a
+//! connection of its own, and prints what it measured (`cargo test --test http --
+//! --nocapture` shows it).
+
+#[path = "../../examples/http_service/app.rs"]
+mod app;
+#[path = "../../examples/common/server_view.rs"]
+mod server_view;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use app::backend::{self, Backend, Db};
+use axum::Router;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use http_body_util::BodyExt;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tethered::axum::{
+    GRPC_TIMEOUT, RequestCtx, RequestCtxLayer, X_REQUEST_ID, X_REQUEST_TIMEOUT, propagate_deadline,
+};
+use tethered::{Ctx, PoolOptions};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+/// How long a statement may stay on the server after the client disconnects, or after the
+/// 504 for a passed deadline (issue 6).
+const STOP_BOUND: Duration = Duration::from_millis(100);
+/// How long a test waits for a statement to show up on the server at all.
+const SHOW_UP_LIMIT: Duration = Duration::from_secs(5);
+
+/// The example service, started in-process on an ephemeral loopback port, and an observer
+/// connection on the same server.
+struct Service {
+    backend: Backend,
+    addr: SocketAddr,
+    observer: Db,
+}
+
+impl Service {
+    async fn start(backend: Backend) -> Service {
+        let ctx = Ctx::background().with_timeout(Duration::from_secs(10));
+        let repository = app::Repository::connect(&ctx, backend)
+            .await
+            .unwrap_or_else(|error| server_missing(backend, error));
+        repository
+            .set_up(&ctx)
+            .await
+            .expect("create the example's table");
+        let router = app::router(repository, RequestCtxLayer::new(Ctx::background()));
+        let addr = serve(router).await;
+        let observer = Db::connect(&ctx, backend, PoolOptions::default())
+            .await
+            .unwrap_or_else(|error| server_missing(backend, error));
+        Service {
+            backend,
+            addr,
+            observer,
+        }
+    }
+
+    /// How long until the server shows a statement tagged `marker` running; fails the test
+    /// if it never does.
+    async fn running(&self, marker: &str) -> Duration {
+        self.observer
+            .wait_until(
+                &Ctx::background(),
+                marker,
+                |running| running > 0,
+                SHOW_UP_LIMIT,
+            )
+            .await
+            .expect("read the server's view")
+            .unwrap_or_else(|| panic!("{marker} never ran on {}", self.backend.name()))
+    }
+
+    /// Waits (up to a second) until the server shows no statement tagged `marker`; `None`
+    /// if one is still there.
+    async fn gone(&self, marker: &str) -> Option<Duration> {
+        self.observer
+            .wait_until(
+                &Ctx::background(),
+                marker,
+                |running| running == 0,
+                Duration::from_secs(1),
+            )
+            .await
+            .expect("read the server's view")
+    }
+}
+
+fn server_missing(backend: Backend, error: tethered::Error) -> ! {
+    panic!(
+        "{} is not reachable at {} ({error}). Run `scripts/test`, which starts it, or point \
+         TETHERED_POSTGRES_URL / TETHERED_MYSQL_URL at a running server.",
+        backend.name(),
+        backend.url()
+    )
+}
+
+/// Serves `router` on an ephemeral loopback port until the test's runtime ends.
+async fn serve(router: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+/// Sends `request` to `addr` over a connection of its own with hyper's client; returns the
+/// status and the body. Dropping the future closes the connection: a client hanging up.
+async fn send(addr: SocketAddr, request: Request<String>) -> (StatusCode, String) {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    // Driven here rather than spawned, so that the socket lives exactly as long as this
+    // future.
+    let exchange = async {
+        let response = sender.send_request(request).await.expect("a response");
+        let status = response.status();
+        let body = response.into_body().collect().await.expect("a body");
+        (
+            status,
+            String::from_utf8_lossy(&body.to_bytes()).into_owned(),
+        )
+    };
+    tokio::select! {
+        answer = exchange => answer,
+        closed = connection => panic!("the connection ended before the response: {closed:?}"),
+    }
+}
+
+/// `GET path`, tagged with the request id `marker` (which the example writes into the
+/// statement's text).
+fn get_tagged(path: &str, marker: &str) -> hyper::http::request::Builder {
+    Request::get(path)
+        .header("host", "localhost")
+        .header(X_REQUEST_ID, marker)
+}
+
+/// A marker no other test, run or earlier run uses.
+fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("http_{prefix}_{}_{nanos}_{n}", std::process::id())
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// The client sends `GET /slow?secs=10` and hangs up after 200 ms: the statement must be
+/// gone from the server within 100 ms of the disconnect.
+async fn a_client_disconnect_stops_the_statement(backend: Backend) {
+    let service = Service::start(backend).await;
+    let marker = unique("disconnect");
+    let request = get_tagged("/slow?secs=10", &marker)
+        .body(String::new())
+        .unwrap();
+    let (hang_up, hung_up) = oneshot::channel::<()>();
+    let addr = service.addr;
+    let sent = tokio::time::Instant::now();
+    let client = tokio::spawn(async move {
+        tokio::select! {
+            answer = send(addr, request) => Some(answer),
+            _ = hung_up => None,
+        }
+    });
+    let running_after = service.running(&marker).await;
+
+    tokio::time::sleep_until(sent + Duration::from_millis(200)).await;
+    let disconnected = Instant::now();
+    hang_up.send(()).expect("the client is waiting");
+    let answer = client.await.expect("the client task");
+    assert_eq!(answer, None, "a 10 s sleep answered within 200 ms");
+
+    let gone = service.gone(&marker).await.map(|_| disconnected.elapsed());
+    println!(
+        "{}: statement running {:.1} ms after the request was sent; gone {} after the client \
+         disconnected",
+        backend.name(),
+        ms(running_after),
+        gone.map_or("NOT".to_owned(), |gone| format!("{:.1} ms", ms(gone))),
+    );
+    let gone = gone.expect("the statement still runs a second after the disconnect");
+    assert!(
+        gone <= STOP_BOUND,
+        "the statement was gone only {gone:?} after the disconnect"
+    );
+}
+
+/// `grpc-timeout: 300m` on a 10 s sleep: 504 within 300 ms + 100 ms, and the statement
+/// gone from the server.
+async fn a_request_deadline_answers_504_and_stops_the_statement(backend: Backend) {
+    let service = Service::start(backend).await;
+    let marker = unique("deadline");
+    let request = get_tagged("/slow?secs=10", &marker)
+        .header(GRPC_TIMEOUT, "300m")
+        .body(String::new())
+        .unwrap();
+    out_of_time(
+        service.addr,
+        request,
+        &service,
+        &marker,
+        "grpc-timeout 300m",
+    )
+    .await;
+}
+
+/// Two services in a chain: the first gets `X-Request-Timeout: 300` and calls the second
+/// with its remaining deadline written by `propagate_deadline`. The second service's own
+/// maximum is 30 s, so only the propagated budget can stop its 10 s sleep at 300 ms.
+async fn a_propagated_deadline_is_honoured_downstream(backend: Backend) {
+    let downstream = Service::start(backend).await;
+    let upstream = serve(relay(downstream.addr)).await;
+    let marker = unique("propagated");
+    let request = get_tagged("/relay", &marker)
+        .header(X_REQUEST_TIMEOUT, "300")
+        .body(String::new())
+        .unwrap();
+    let what = "X-Request-Timeout 300 upstream, propagated downstream";
+    out_of_time(upstream, request, &downstream, &marker, what).await;
+}
+
+/// Sends `request`, whose budget is 300 ms, to `addr`, and asserts that the answer is 504
+/// within 300 ms + 100 ms, that the statement tagged `marker` ran on `service`'s server,
+/// and that it is gone from there within 100 ms of the answer.
+async fn out_of_time(
+    addr: SocketAddr,
+    request: Request<String>,
+    service: &Service,
+    marker: &str,
+    what: &str,
+) {
+    let started = Instant::now();
+    let (((status, body), answered_after), running_after) = tokio::join!(
+        async {
+            let answer = send(addr, request).await;
+            (answer, started.elapsed())
+        },
+        service.running(marker),
+    );
+    let gone = service.gone(marker).await;
+    println!(
+        "{}: {what} -> {status} ({body}) after {:.1} ms (statement running {:.1} ms in); \
+         statement gone {} after the response",
+        service.backend.name(),
+        ms(answered_after),
+        ms(running_after),
+        gone.map_or("NOT".to_owned(), |gone| format!("{:.1} ms", ms(gone))),
+    );
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
+    assert!(body.contains("deadline exceeded"), "{body}");
+    assert!(
+        answered_after <= Duration::from_millis(300) + STOP_BOUND,
+        "answered after {answered_after:?}"
+    );
+    let gone = gone.expect("the statement still runs a second after the 504");
+    assert!(gone <= STOP_BOUND, "gone only {gone:?} after the 504");
+}
+
+/// The upstream service of the chain: `GET /relay` calls `GET /slow?secs=10` on
+/// `downstream` with the request's remaining deadline and id, and answers with whatever
+/// downstream answered. It deliberately does not race its own context, so the answer can
+/// only come from downstream.
+fn relay(downstream: SocketAddr) -> Router {
+    async fn relay(
+        RequestCtx(ctx): RequestCtx,
+        State(downstream): State<SocketAddr>,
+    ) -> impl IntoResponse {
+        let mut request = Request::get("/slow?secs=10")
+            .header("host", "localhost")
+            .body(String::new())
+            .unwrap();
+        propagate_deadline(&ctx, request.headers_mut());
+        if let Some(request_id) = ctx.value::<tethered::axum::RequestId>() {
+            let value = request_id
+                .as_str()
+                .parse()
+                .expect("a request id is a header value");
+            request.headers_mut().insert(X_REQUEST_ID, value);
+        }
+        send(downstream, request).await
+    }
+    Router::new()
+        .route("/relay", get(relay))
+        .with_state(downstream)
+        .layer(RequestCtxLayer::new(Ctx::background()))
+}
+
+/// `GET /users/{id}` serves a stored user, and 404 for a missing one.
+async fn users_are_served(backend: Backend) {
+    let service = Service::start(backend).await;
+    let ctx = Ctx::background().with_timeout(Duration::from_secs(10));
+    let name = unique("user");
+    let stored = app::Repository::connect(&ctx, backend)
+        .await
+        .unwrap_or_else(|error| server_missing(backend, error))
+        .add_user(&ctx, &name)
+        .await
+        .expect("store a user");
+    let found = send(
+        service.addr,
+        get_tagged(&format!("/users/{}", stored.id), &name)
+            .body(String::new())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(found.0, StatusCode::OK, "{}", found.1);
+    assert!(found.1.contains(&name), "{}", found.1);
+    let missing = send(
+        service.addr,
+        get_tagged("/users/-1", &name).body(String::new()).unwrap(),
+    )
+    .await;
+    assert_eq!(missing.0, StatusCode::NOT_FOUND, "{}", missing.1);
+}
+
+/// One test per scenario and backend (named as `--backend` names it), each on a runtime of
+/// its own.
+macro_rules! on_every_backend {
+    ([$($backend:ident),*] $scenarios:tt) => {
+        $(on_every_backend!(@one $backend $scenarios);)*
+    };
+    (@one $backend:ident [$($scenario:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let backend = super::Backend::from_name(stringify!($backend))
+                        .expect("a backend's name");
+                    super::$scenario(backend).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    [postgres, mysql]
+    [
+        a_client_disconnect_stops_the_statement,
+        a_request_deadline_answers_504_and_stops_the_statement,
+        a_propagated_deadline_is_honoured_downstream,
+        users_are_served,
+    ]
+);

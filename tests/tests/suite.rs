@@ -1,0 +1,6 @@
+//! The behaviour suite on every backend (see `tethered_tests::suite!`).
+
+tethered_tests::suite! {
+    postgres: Postgres,
+    mysql: MySql,
+}
