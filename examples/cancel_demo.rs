@@ -19,6 +19,8 @@
 
 #[path = "common/backend.rs"]
 mod backend;
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/server_view.rs"]
 mod server_view;
 
@@ -104,17 +106,9 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let options = match parse_options(args.into_iter()) {
+    let options = match cli::options("cancel_demo", USAGE, parse_options) {
         Ok(options) => options,
-        Err(message) => {
-            eprintln!("cancel_demo: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
     match demo(&options).await {
         Ok(report) => {

@@ -13,6 +13,8 @@
 //! (`scripts/ensure-databases` starts local ones).
 
 mod app;
+#[path = "../common/cli.rs"]
+mod cli;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -58,17 +60,9 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let options = match parse_options(args.into_iter()) {
+    let options = match cli::options("http_service", USAGE, parse_options) {
         Ok(options) => options,
-        Err(message) => {
-            eprintln!("http_service: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
     match serve(options).await {
         Ok(()) => ExitCode::SUCCESS,
