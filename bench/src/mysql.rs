@@ -1,0 +1,149 @@
+//! MySQL/MariaDB: its dialect, its contestants, and `information_schema.PROCESSLIST`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, Statement};
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+use tethered::{Ctx, PoolOptions};
+
+use crate::backend::{Backend, Observer, ROWS, Tables};
+use crate::contestant::{Result, Statements};
+use crate::raw_mysql::RawMySql;
+use crate::sqlx_contestant::Sqlx;
+use crate::tethered_contestant::Tethered;
+
+/// MySQL/MariaDB.
+pub struct MySqlBackend;
+
+/// The observer: a plain mysql_async connection.
+pub struct MyObserver {
+    conn: Conn,
+    running: Statement,
+}
+
+impl Observer for MyObserver {
+    async fn execute(&mut self, sql: &str) -> Result<()> {
+        self.conn.query_drop(sql).await?;
+        Ok(())
+    }
+
+    async fn running(&mut self, marker: &str) -> Result<u64> {
+        let pattern = format!("%{marker}%");
+        let count: Option<u64> = self.conn.exec_first(&self.running, (pattern,)).await?;
+        Ok(count.unwrap_or(0))
+    }
+
+    async fn statements_prepared(&mut self) -> Result<Option<u64>> {
+        let row: Option<(String, u64)> = self
+            .conn
+            .query_first("SHOW GLOBAL STATUS LIKE 'Com_stmt_prepare'")
+            .await?;
+        Ok(row.map(|(_, count)| count))
+    }
+
+    async fn server_version(&mut self) -> Result<String> {
+        let version: Option<String> = self.conn.query_first("SELECT VERSION()").await?;
+        Ok(version.unwrap_or_default())
+    }
+}
+
+/// The Unix socket mysql_async moves its connections to (its `prefer_socket`, on unless
+/// the URL turns it off) when the server names one that can be reached, as on this machine.
+/// sqlx, which stays on TCP by itself, is given the same socket, so that all three
+/// contestants use one transport and the comparison is of the libraries.
+async fn unix_socket(url: &str) -> Result<Option<String>> {
+    let opts = Opts::from_url(url)?;
+    if !opts.prefer_socket() {
+        return Ok(None);
+    }
+    let mut conn = Conn::new(opts).await?;
+    let socket: Option<String> = conn.query_first("SELECT @@socket").await?;
+    conn.disconnect().await?;
+    Ok(socket.filter(|path| std::path::Path::new(path).exists()))
+}
+
+impl Backend for MySqlBackend {
+    const NAME: &'static str = "mysql";
+    const URL_VARIABLE: &'static str = "TETHERED_MYSQL_URL";
+    const DEFAULT_URL: &'static str = "mysql://root@127.0.0.1:3306/test";
+
+    type Raw = RawMySql;
+    type Sqlx = Sqlx<sqlx::MySql>;
+    type Tethered = Tethered<tethered::mysql::MySql>;
+    type Observer = MyObserver;
+
+    fn statements(tables: &Tables) -> Statements {
+        let Tables { items, inserts } = tables;
+        Statements {
+            point_select: format!("SELECT id, name, n FROM {items} WHERE id = ?").leak(),
+            select_range: format!(
+                "SELECT id, name, n FROM {items} WHERE id BETWEEN ? AND ? ORDER BY id"
+            )
+            .leak(),
+            insert: format!("INSERT INTO {inserts} (id, name, n) VALUES (?, ?, ?)").leak(),
+        }
+    }
+
+    fn create_tables(tables: &Tables) -> Vec<String> {
+        let Tables { items, inserts } = tables;
+        let columns = "(id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL, n BIGINT NOT NULL) \
+                       ENGINE=InnoDB";
+        vec![
+            format!("CREATE TABLE {items} {columns}"),
+            format!("CREATE TABLE {inserts} {columns}"),
+            // MariaDB's Sequence engine; on MySQL a recursive CTE would do.
+            format!(
+                "INSERT INTO {items} SELECT seq, CONCAT('item ', seq), seq * 7 FROM seq_1_to_{ROWS}"
+            ),
+            format!("ANALYZE TABLE {items}"),
+        ]
+    }
+
+    fn sleep(seconds: u64, marker: &str) -> String {
+        format!("SELECT SLEEP({seconds}), '{marker}'")
+    }
+
+    async fn observer(url: &str) -> Result<MyObserver> {
+        let mut conn = Conn::new(Opts::from_url(url)?).await?;
+        let running = conn
+            .prep(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                 WHERE ID <> CONNECTION_ID() AND COMMAND <> 'Sleep' AND INFO LIKE ?",
+            )
+            .await?;
+        Ok(MyObserver { conn, running })
+    }
+
+    async fn raw(url: &str, statements: Statements, connections: usize) -> Result<RawMySql> {
+        RawMySql::connect(url, statements, connections).await
+    }
+
+    async fn sqlx(
+        url: &str,
+        statements: Statements,
+        connections: usize,
+    ) -> Result<Sqlx<sqlx::MySql>> {
+        let mut options = MySqlConnectOptions::from_str(url)?.ssl_mode(MySqlSslMode::Disabled);
+        if let Some(socket) = unix_socket(url).await? {
+            options = options.socket(socket);
+        }
+        Sqlx::connect(options, statements, connections).await
+    }
+
+    async fn tethered(
+        url: &str,
+        statements: Statements,
+        connections: usize,
+        request_budget: Option<Duration>,
+    ) -> Result<Tethered<tethered::mysql::MySql>> {
+        let root = Ctx::background();
+        let options = PoolOptions {
+            max_connections: connections,
+            ..PoolOptions::default()
+        };
+        let pool = tethered::mysql::connect(&root, url, options).await?;
+        Ok(Tethered::new(pool, root, request_budget, statements))
+    }
+}

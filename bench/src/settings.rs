@@ -1,0 +1,122 @@
+//! The command line, and how much work a run does.
+
+use std::time::Duration;
+
+use crate::cancellation::Plan;
+use crate::workload::Sizes;
+
+/// What to run and how to print it.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// One JSON object per row instead of the table.
+    pub json: bool,
+    /// Only this backend (`postgres` or `mysql`), or both.
+    pub backend: Option<String>,
+    /// Workloads 1–4.
+    pub sizes: Sizes,
+    /// Workload 5.
+    pub plan: Plan,
+}
+
+/// What `--help` prints.
+pub const USAGE: &str = "\
+usage: tethered-bench [--json] [--quick] [--backend postgres|mysql] [--rounds N] [--trials N]
+
+  --json        one JSON object per row (table rows, cancellation rows, goals) instead of the table
+  --quick       a smoke run: fewer rounds, smaller rounds, 20 cancellation trials
+  --backend     run one backend only
+  --rounds      measured rounds per workload (default 15; one warm-up round comes first)
+  --trials      cancellation trials per way of stopping tethered (default 100)
+
+Servers: TETHERED_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test),
+         TETHERED_MYSQL_URL (default mysql://root@127.0.0.1:3306/test).
+Profiling: PROFILE_ONLY=<backend>/<raw|sqlx|tethered|tethered-root> [PROFILE_WORKLOAD=1..4]
+           [PROFILE_QUERIES=N] runs one contestant alone (see bench/README.md).";
+
+impl Settings {
+    /// The settings for `args` (the command line without the program's name); `Err` with
+    /// the message to print (the usage, for `--help`).
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Settings, String> {
+        let mut settings = Settings::full();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+            match arg.as_str() {
+                "--json" => settings.json = true,
+                "--quick" => settings = Settings::quick(settings.json, settings.backend),
+                "--backend" => {
+                    let backend = value("--backend")?;
+                    if !["postgres", "mysql"].contains(&backend.as_str()) {
+                        return Err(format!("unknown backend {backend}: postgres or mysql"));
+                    }
+                    settings.backend = Some(backend);
+                }
+                "--rounds" => settings.sizes.rounds = count(&value("--rounds")?)?,
+                "--trials" => settings.plan.trials = count(&value("--trials")?)?,
+                "-h" | "--help" => return Err(USAGE.to_owned()),
+                other => return Err(format!("unknown argument {other}\n{USAGE}")),
+            }
+        }
+        Ok(settings)
+    }
+
+    /// The whole comparison: a few minutes on a 2-core machine.
+    fn full() -> Settings {
+        Settings {
+            json: false,
+            backend: None,
+            sizes: Sizes {
+                rounds: 15,
+                sequential_selects: 6_000,
+                concurrent_selects: 19_200,
+                tasks: 64,
+                shared_connections: 8,
+                transactions: 6,
+                rows_per_transaction: 1_000,
+                range_selects: 300,
+                rows_per_range: 1_000,
+            },
+            plan: Plan {
+                cancel_after: Duration::from_millis(20),
+                trials: 100,
+                sleep: Duration::from_secs(10),
+                abandon_trials: 3,
+                abandon_sleep: Duration::from_secs(3),
+            },
+        }
+    }
+
+    /// A smoke run, to check that everything works.
+    fn quick(json: bool, backend: Option<String>) -> Settings {
+        let full = Settings::full();
+        Settings {
+            json,
+            backend,
+            sizes: Sizes {
+                rounds: 3,
+                sequential_selects: 1_000,
+                concurrent_selects: 3_200,
+                transactions: 1,
+                range_selects: 50,
+                ..full.sizes
+            },
+            plan: Plan {
+                trials: 20,
+                abandon_trials: 1,
+                ..full.plan
+            },
+        }
+    }
+
+    /// Whether `backend` is to be run.
+    pub fn runs(&self, backend: &str) -> bool {
+        self.backend.as_deref().is_none_or(|only| only == backend)
+    }
+}
+
+fn count(value: &str) -> Result<usize, String> {
+    match value.parse() {
+        Ok(count) if count > 0 => Ok(count),
+        _ => Err(format!("{value} is not a positive count")),
+    }
+}

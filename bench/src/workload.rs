@@ -1,0 +1,280 @@
+//! Workloads 1–4, written once for every contestant, and their interleaved rounds.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::backend::ROWS;
+use crate::contestant::{BoxError, Contestant, Item, Result};
+use crate::lineup::{Lineup, Task, Who, order};
+use crate::measure::process_cpu;
+
+/// A throughput workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Point selects by primary key, one after another, on a 1-connection pool: latency
+    /// bound.
+    SequentialPointSelect,
+    /// Point selects from many tasks over an 8-connection pool: throughput bound.
+    ConcurrentPointSelect,
+    /// 1,000 single-row `INSERT`s in one transaction.
+    InsertTransaction,
+    /// Selects of 1,000 rows, each decoded into an [`Item`].
+    SelectMany,
+}
+
+impl Workload {
+    /// Every workload, in the order of the table.
+    pub const ALL: [Workload; 4] = [
+        Workload::SequentialPointSelect,
+        Workload::ConcurrentPointSelect,
+        Workload::InsertTransaction,
+        Workload::SelectMany,
+    ];
+
+    /// Its key in the JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            Workload::SequentialPointSelect => "point_select_sequential",
+            Workload::ConcurrentPointSelect => "point_select_concurrent",
+            Workload::InsertTransaction => "insert_transaction",
+            Workload::SelectMany => "select_many",
+        }
+    }
+
+    /// Its number in the issue (1–4).
+    pub fn number(self) -> usize {
+        match self {
+            Workload::SequentialPointSelect => 1,
+            Workload::ConcurrentPointSelect => 2,
+            Workload::InsertTransaction => 3,
+            Workload::SelectMany => 4,
+        }
+    }
+
+    /// Its title in the table.
+    pub fn title(self, sizes: &Sizes) -> String {
+        match self {
+            Workload::SequentialPointSelect => "point select, 1 connection, sequential".into(),
+            Workload::ConcurrentPointSelect => format!(
+                "point select, {} tasks over {} connections",
+                sizes.tasks, sizes.shared_connections
+            ),
+            Workload::InsertTransaction => {
+                format!(
+                    "insert {} rows in one transaction",
+                    sizes.rows_per_transaction
+                )
+            }
+            Workload::SelectMany => format!("select {} rows into structs", sizes.rows_per_range),
+        }
+    }
+
+    /// What one operation is: the throughput is counted in these, and CPU is per one.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Workload::SequentialPointSelect | Workload::ConcurrentPointSelect => "select",
+            Workload::InsertTransaction => "row inserted",
+            Workload::SelectMany => "row decoded",
+        }
+    }
+
+    /// Whether it runs on the 8-connection lineup (the others run on the 1-connection one).
+    pub fn on_shared_pool(self) -> bool {
+        self == Workload::ConcurrentPointSelect
+    }
+}
+
+/// How much work one round of each workload does.
+#[derive(Clone, Debug)]
+pub struct Sizes {
+    /// Interleaved rounds measured (after one warm-up round that is not).
+    pub rounds: usize,
+    /// Workload 1: selects per round.
+    pub sequential_selects: usize,
+    /// Workload 2: selects per round, spread over [`Sizes::tasks`].
+    pub concurrent_selects: usize,
+    /// Workload 2: concurrent tasks.
+    pub tasks: usize,
+    /// Workload 2: connections in the shared pool.
+    pub shared_connections: usize,
+    /// Workload 3: transactions per round.
+    pub transactions: usize,
+    /// Workload 3: rows per transaction.
+    pub rows_per_transaction: usize,
+    /// Workload 4: selects per round.
+    pub range_selects: usize,
+    /// Workload 4: rows per select.
+    pub rows_per_range: i64,
+}
+
+/// What one measured round of one contestant gave.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    /// Operations per second of wall time.
+    pub throughput: f64,
+    /// The process's CPU time (user + system) per operation.
+    pub cpu_per_op: Duration,
+}
+
+/// One round of a workload for one contestant, with its input made beforehand, so that
+/// the timing covers only the statements.
+struct Round<'s> {
+    workload: Workload,
+    sizes: &'s Sizes,
+    /// Varies the keys from round to round.
+    seed: usize,
+    /// Workload 3's rows, with keys never used before.
+    transactions: Vec<Vec<Item>>,
+}
+
+impl Round<'_> {
+    fn new<'s>(
+        workload: Workload,
+        sizes: &'s Sizes,
+        seed: usize,
+        next_id: &AtomicI64,
+    ) -> Round<'s> {
+        let transactions = if workload == Workload::InsertTransaction {
+            (0..sizes.transactions)
+                .map(|_| {
+                    let rows = sizes.rows_per_transaction as i64;
+                    let first = next_id.fetch_add(rows, Ordering::Relaxed);
+                    (first..first + rows).map(Item::numbered).collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Round {
+            workload,
+            sizes,
+            seed,
+            transactions,
+        }
+    }
+}
+
+/// A key spread over the items table, different for each round, task and step.
+fn key(seed: usize, task: usize, step: usize) -> i64 {
+    let mixed = seed
+        .wrapping_mul(1_000_003)
+        .wrapping_add(task.wrapping_mul(7_919))
+        .wrapping_add(step.wrapping_mul(104_729));
+    (mixed as i64).rem_euclid(ROWS) + 1
+}
+
+fn check(item: &Item, id: i64) -> Result<()> {
+    if item.id == id && item.n == id * 7 {
+        Ok(())
+    } else {
+        Err(format!("asked for row {id}, got {item:?}").into())
+    }
+}
+
+impl Task for Round<'_> {
+    /// The operations done.
+    type Output = Result<u64>;
+
+    async fn run<C: Contestant>(self, contestant: &Arc<C>) -> Result<u64> {
+        let sizes = self.sizes;
+        match self.workload {
+            Workload::SequentialPointSelect => {
+                for step in 0..sizes.sequential_selects {
+                    let id = key(self.seed, 0, step);
+                    check(&contestant.point_select(id).await?, id)?;
+                }
+                Ok(sizes.sequential_selects as u64)
+            }
+            Workload::ConcurrentPointSelect => {
+                let per_task = sizes.concurrent_selects / sizes.tasks;
+                let tasks: Vec<_> = (0..sizes.tasks)
+                    .map(|task| {
+                        let contestant = Arc::clone(contestant);
+                        let seed = self.seed;
+                        tokio::spawn(async move {
+                            for step in 0..per_task {
+                                let id = key(seed, task, step);
+                                check(&contestant.point_select(id).await?, id)?;
+                            }
+                            Ok::<_, BoxError>(())
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await??;
+                }
+                Ok((per_task * sizes.tasks) as u64)
+            }
+            Workload::InsertTransaction => {
+                for rows in &self.transactions {
+                    contestant.insert_in_transaction(rows).await?;
+                }
+                Ok((self.transactions.len() * sizes.rows_per_transaction) as u64)
+            }
+            Workload::SelectMany => {
+                for step in 0..sizes.range_selects {
+                    let first = key(self.seed, 0, step).min(ROWS - sizes.rows_per_range + 1);
+                    let last = first + sizes.rows_per_range - 1;
+                    let items = contestant.select_range(first, last).await?;
+                    if items.len() as i64 != sizes.rows_per_range {
+                        return Err(format!("{} rows from {first}..={last}", items.len()).into());
+                    }
+                    check(&items[0], first)?;
+                    check(&items[items.len() - 1], last)?;
+                }
+                Ok(sizes.range_selects as u64 * sizes.rows_per_range as u64)
+            }
+        }
+    }
+}
+
+/// Runs one round of `workload` on `contestant`, untimed (for a profiler); returns the
+/// operations done.
+pub async fn run_once<C: Contestant>(
+    contestant: &Arc<C>,
+    workload: Workload,
+    sizes: &Sizes,
+    seed: usize,
+    next_insert_id: &AtomicI64,
+) -> Result<u64> {
+    Round::new(workload, sizes, seed, next_insert_id)
+        .run(contestant)
+        .await
+}
+
+/// Runs `workload` on every contestant of `lineup`: one warm-up round (connections opened,
+/// statements prepared and cached) and then `sizes.rounds` measured ones, the contestants'
+/// order turning each round. Returns each contestant's samples, in [`Who::ALL`] order.
+pub async fn measure<R, S, T>(
+    lineup: &Lineup<R, S, T>,
+    workload: Workload,
+    sizes: &Sizes,
+    next_insert_id: &AtomicI64,
+) -> Result<[Vec<Sample>; 3]>
+where
+    R: Contestant,
+    S: Contestant,
+    T: Contestant,
+{
+    let mut samples: [Vec<Sample>; 3] = Default::default();
+    for round in 0..=sizes.rounds {
+        for who in order(round) {
+            let input = Round::new(workload, sizes, round, next_insert_id);
+            let (cpu, wall) = (process_cpu(), Instant::now());
+            let operations = lineup.run(who, input).await?;
+            let (cpu, wall) = (process_cpu() - cpu, wall.elapsed());
+            if round > 0 {
+                let index = Who::ALL
+                    .iter()
+                    .position(|w| *w == who)
+                    .expect("a contestant");
+                samples[index].push(Sample {
+                    throughput: operations as f64 / wall.as_secs_f64(),
+                    cpu_per_op: cpu / u32::try_from(operations)?,
+                });
+            }
+        }
+    }
+    Ok(samples)
+}
