@@ -153,7 +153,7 @@ impl Error {
     ) -> Error {
         Error::Decode {
             column: match column {
-                ColumnRef::Name(name) => name.to_owned(),
+                ColumnRef::Name(name) | ColumnRef::NameAt(name, _) => name.to_owned(),
                 ColumnRef::Index(index) => format!("#{index}"),
             },
             rust_type,

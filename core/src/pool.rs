@@ -178,8 +178,15 @@ impl<D: Driver> Pool<D> {
             shared.waiting.fetch_sub(1, Ordering::Relaxed);
         });
         let timeout = shared.options.acquire_timeout;
-        let permit = Arc::clone(&shared.permits).acquire_owned();
-        match tokio::time::timeout(timeout, ctx.run(permit)).await {
+        let permit = ctx.run(Arc::clone(&shared.permits).acquire_owned());
+        // The context's deadline already bounds the wait: the pool's own timeout needs a
+        // timer only when it would end the wait first.
+        let waited = if ctx.remaining().is_none_or(|left| timeout < left) {
+            tokio::time::timeout(timeout, permit).await
+        } else {
+            Ok(permit.await)
+        };
+        match waited {
             Err(_elapsed) => Err(Error::PoolTimedOut { waited: timeout }),
             Ok(Err(cause)) => Err(cause.into()),
             Ok(Ok(Err(_closed))) => Err(Error::PoolClosed),

@@ -7,8 +7,26 @@ use crate::error::Result;
 pub enum ColumnRef<'a> {
     /// The column with this name.
     Name(&'a str),
+    /// The column with this name, expected at this position: a model's columns come in
+    /// the order its queries select them, so the name is checked there first and searched
+    /// for only when the row is laid out otherwise.
+    NameAt(&'a str, usize),
     /// The column at this position.
     Index(usize),
+}
+
+impl ColumnRef<'_> {
+    /// Where this column is in a row of `count` columns, `is_named(i, name)` telling
+    /// whether column `i` is called `name`; `None` if the row has no such column.
+    pub fn locate(self, count: usize, is_named: impl Fn(usize, &str) -> bool) -> Option<usize> {
+        let search = |name| (0..count).find(|&i| is_named(i, name));
+        match self {
+            ColumnRef::Index(index) => (index < count).then_some(index),
+            ColumnRef::Name(name) => search(name),
+            ColumnRef::NameAt(name, at) if at < count && is_named(at, name) => Some(at),
+            ColumnRef::NameAt(name, _) => search(name),
+        }
+    }
 }
 
 impl<'a> From<&'a str> for ColumnRef<'a> {
@@ -123,3 +141,32 @@ tuples!(
     (A 0, B 1, C 2, E 3, F 4),
     (A 0, B 1, C 2, E 3, F 4, G 5),
 );
+
+#[cfg(test)]
+mod tests {
+    use super::ColumnRef;
+
+    #[test]
+    fn columns_are_located_by_index_name_or_expected_position() {
+        let names = ["id", "email", "age"];
+        let is_named = |i: usize, name: &str| names[i] == name;
+        let locate = |column: ColumnRef| column.locate(names.len(), is_named);
+
+        assert_eq!(locate(ColumnRef::Index(2)), Some(2));
+        assert_eq!(locate(ColumnRef::Index(3)), None);
+        assert_eq!(locate(ColumnRef::Name("email")), Some(1));
+        assert_eq!(locate(ColumnRef::Name("missing")), None);
+        assert_eq!(locate(ColumnRef::NameAt("age", 2)), Some(2));
+        assert_eq!(
+            locate(ColumnRef::NameAt("age", 0)),
+            Some(2),
+            "laid out otherwise"
+        );
+        assert_eq!(
+            locate(ColumnRef::NameAt("age", 9)),
+            Some(2),
+            "fewer columns"
+        );
+        assert_eq!(locate(ColumnRef::NameAt("missing", 1)), None);
+    }
+}

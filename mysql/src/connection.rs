@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Statement};
+use rustc_hash::FxHashMap;
 use tethered_core::sea_query::Values;
 use tethered_core::{Connection, Ctx, Error, Executed, Result};
 
@@ -17,10 +19,9 @@ use crate::row::MyRow;
 
 /// An open connection, used by one statement at a time.
 ///
-/// A statement with bound values is prepared once per distinct text and connection
-/// (mysql_async's statement cache) and runs in the binary protocol; one without values is
-/// sent as text, in one round trip (so `BEGIN`, `COMMIT` and statements MySQL cannot
-/// prepare work as they are).
+/// A statement with bound values is prepared once per distinct text, limit and connection,
+/// and runs in the binary protocol; one without values is sent as text, in one round trip
+/// (so `BEGIN`, `COMMIT` and statements MySQL cannot prepare work as they are).
 pub struct MyConnection {
     conn: Conn,
     flavour: Flavour,
@@ -29,7 +30,17 @@ pub struct MyConnection {
     cancel_requests: Arc<AtomicU64>,
     /// Set once the connection failed as a connection: it is not used again.
     broken: bool,
+    /// Prepared statements by the caller's text, with the server-side limit each carries.
+    /// Looked up by the caller's text, a hit neither formats the limited text again nor
+    /// has mysql_async parse it (mysql_async's own cache is off: see the driver).
+    statements: FxHashMap<String, Vec<(Option<Duration>, Statement)>>,
+    /// How many statements `statements` holds; past [`STATEMENT_CACHE`] it starts over.
+    cached: usize,
 }
+
+/// Prepared statements kept per connection; past this they are closed and the cache starts
+/// over.
+const STATEMENT_CACHE: usize = 256;
 
 impl std::fmt::Debug for MyConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49,6 +60,8 @@ impl MyConnection {
             kill_line,
             cancel_requests: Arc::new(AtomicU64::new(0)),
             broken: false,
+            statements: FxHashMap::default(),
+            cached: 0,
         }
     }
 
@@ -63,20 +76,44 @@ impl MyConnection {
         })
     }
 
-    /// The prepared statement for `sql` (from the cache, or prepared now), refusing a
-    /// number of values its placeholders do not take before anything runs.
+    /// The prepared statement for `sql` carrying `limit` (from the cache, or prepared
+    /// now), refusing a number of values its placeholders do not take before anything runs.
     ///
     /// Preparing takes a round trip of its own when the text is not cached. A kill sent
     /// meanwhile may find the connection idle between the two commands, where the server
     /// clears it as the execute starts: so a statement whose cancel was asked for while
     /// it was being prepared is not executed, and ends as if the server had interrupted it.
-    async fn prepare(&mut self, sql: &str, values: usize) -> Result<Statement> {
-        let cancels_before = self.cancel_requests.load(Ordering::SeqCst);
-        let prepared = self.conn.prep(sql).await;
-        let statement = self.settle(prepared)?;
-        if self.cancel_requests.load(Ordering::SeqCst) != cancels_before {
-            return Err(interrupted_before_execution());
-        }
+    async fn prepare(
+        &mut self,
+        sql: &str,
+        limit: Option<Duration>,
+        values: usize,
+    ) -> Result<Statement> {
+        let cached = self
+            .statements
+            .get(sql)
+            .and_then(|forms| forms.iter().find(|(form, _)| *form == limit))
+            .map(|(_, statement)| statement.clone());
+        let statement = match cached {
+            Some(statement) => statement,
+            None => {
+                let cancels_before = self.cancel_requests.load(Ordering::SeqCst);
+                let prepared = self.conn.prep(&*self.flavour.limited(sql, limit)).await;
+                let statement = self.settle(prepared)?;
+                if self.cancel_requests.load(Ordering::SeqCst) != cancels_before {
+                    return Err(interrupted_before_execution());
+                }
+                if self.cached >= STATEMENT_CACHE {
+                    self.close_statements().await?;
+                }
+                self.statements
+                    .entry(sql.to_owned())
+                    .or_default()
+                    .push((limit, statement.clone()));
+                self.cached += 1;
+                statement
+            }
+        };
         let placeholders = usize::from(statement.num_params());
         if placeholders != values {
             return Err(Error::InvalidInput(format!(
@@ -84,6 +121,17 @@ impl MyConnection {
             )));
         }
         Ok(statement)
+    }
+
+    /// Closes every cached statement on the server and empties the cache.
+    async fn close_statements(&mut self) -> Result<()> {
+        let statements = std::mem::take(&mut self.statements);
+        self.cached = 0;
+        for (_, statement) in statements.into_values().flatten() {
+            let closed = self.conn.close(statement).await;
+            self.settle(closed)?;
+        }
+        Ok(())
     }
 }
 
@@ -106,12 +154,14 @@ impl Connection for MyConnection {
     }
 
     async fn execute(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Executed> {
-        let sql = self.flavour.limited(sql, ctx.remaining());
+        let limit = self.flavour.limit(ctx.remaining());
         let done = if values.0.is_empty() {
-            self.conn.query_drop(&*sql).await
+            self.conn
+                .query_drop(&*self.flavour.limited(sql, limit))
+                .await
         } else {
             let params = params(values)?;
-            let statement = self.prepare(&sql, values.0.len()).await?;
+            let statement = self.prepare(sql, limit, values.0.len()).await?;
             self.conn.exec_drop(&statement, params).await
         };
         self.settle(done)?;
@@ -122,12 +172,14 @@ impl Connection for MyConnection {
     }
 
     async fn fetch_all(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Vec<MyRow>> {
-        let sql = self.flavour.limited(sql, ctx.remaining());
+        let limit = self.flavour.limit(ctx.remaining());
         let rows = if values.0.is_empty() {
-            self.conn.query::<Row, _>(&*sql).await
+            self.conn
+                .query::<Row, _>(&*self.flavour.limited(sql, limit))
+                .await
         } else {
             let params = params(values)?;
-            let statement = self.prepare(&sql, values.0.len()).await?;
+            let statement = self.prepare(sql, limit, values.0.len()).await?;
             self.conn.exec::<Row, _, _>(&statement, params).await
         };
         Ok(self.settle(rows)?.into_iter().map(MyRow::new).collect())

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts};
+use mysql_async::{Conn, Opts, OptsBuilder};
 use tethered_core::{Ctx, Driver, Error, Pool, PoolOptions, Result};
 
 use crate::cancel::KillLine;
@@ -39,15 +39,17 @@ pub struct MySql {
 
 impl MySql {
     /// A driver for `url`. A malformed URL is [`Error::InvalidInput`]. mysql_async's URL
-    /// parameters apply (`stmt_cache_size`, `prefer_socket`, ...).
+    /// parameters apply (`prefer_socket`, ...).
     pub fn from_url(url: &str) -> Result<MySql> {
         let opts = Opts::from_url(url)
             .map_err(|error| Error::InvalidInput(format!("not a MySQL URL: {error}")))?;
         Ok(MySql::new(opts))
     }
 
-    /// A driver for `opts`.
+    /// A driver for `opts`. Prepared statements are cached by tethered, per connection, so
+    /// mysql_async's own statement cache is turned off.
     pub fn new(opts: Opts) -> MySql {
+        let opts: Opts = OptsBuilder::from_opts(opts).stmt_cache_size(0).into();
         MySql {
             kill_line: Arc::new(KillLine::new(opts.clone())),
             opts,

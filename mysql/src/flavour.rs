@@ -41,26 +41,31 @@ impl Flavour {
         }
     }
 
-    /// `sql`, carrying a server-side time limit derived from `remaining` when there is one.
-    ///
-    /// The limit is bucketed ([`limit_for`]), so a statement run under many deadlines has
-    /// few distinct texts and the prepared-statement cache (keyed by text) stays small.
-    /// No limit, no change: the text is the caller's own.
-    pub(crate) fn limited(self, sql: &str, remaining: Option<Duration>) -> Cow<'_, str> {
-        let Some(remaining) = remaining else {
+    /// The server-side time limit for a statement with `remaining` time, if it has a
+    /// deadline: bucketed ([`limit_for`]), so a statement run under many deadlines has few
+    /// distinct texts and prepared statements.
+    pub(crate) fn limit(self, remaining: Option<Duration>) -> Option<Duration> {
+        let max = match self {
+            Flavour::MariaDb => MARIADB_MAX_LIMIT,
+            Flavour::MySql => MYSQL_MAX_LIMIT,
+        };
+        remaining.map(|remaining| limit_for(remaining, max))
+    }
+
+    /// `sql`, carrying `limit` (from [`Flavour::limit`]). No limit, no change: the text is
+    /// the caller's own.
+    pub(crate) fn limited(self, sql: &str, limit: Option<Duration>) -> Cow<'_, str> {
+        let Some(limit) = limit else {
             return Cow::Borrowed(sql);
         };
+        let millis = limit.as_millis();
         match self {
-            Flavour::MariaDb => {
-                let millis = limit_for(remaining, MARIADB_MAX_LIMIT).as_millis();
-                Cow::Owned(format!(
-                    "SET STATEMENT max_statement_time={}.{:03} FOR {sql}",
-                    millis / 1000,
-                    millis % 1000
-                ))
-            }
+            Flavour::MariaDb => Cow::Owned(format!(
+                "SET STATEMENT max_statement_time={}.{:03} FOR {sql}",
+                millis / 1000,
+                millis % 1000
+            )),
             Flavour::MySql => {
-                let millis = limit_for(remaining, MYSQL_MAX_LIMIT).as_millis();
                 with_execution_time_hint(sql, millis).map_or(Cow::Borrowed(sql), Cow::Owned)
             }
         }
@@ -95,6 +100,11 @@ mod tests {
         Some(Duration::from_millis(millis))
     }
 
+    /// The text a statement with `remaining` time is sent as.
+    fn text(flavour: Flavour, sql: &str, remaining: Option<Duration>) -> Cow<'_, str> {
+        flavour.limited(sql, flavour.limit(remaining))
+    }
+
     #[test]
     fn the_version_string_tells_mariadb_from_mysql() {
         assert_eq!(
@@ -113,7 +123,7 @@ mod tests {
     fn no_deadline_leaves_the_text_alone() {
         for flavour in [Flavour::MariaDb, Flavour::MySql] {
             assert!(matches!(
-                flavour.limited("SELECT 1", None),
+                text(flavour, "SELECT 1", None),
                 Cow::Borrowed("SELECT 1")
             ));
         }
@@ -123,21 +133,21 @@ mod tests {
     fn mariadb_prefixes_every_statement_with_a_bucketed_limit_in_seconds() {
         let mariadb = Flavour::MariaDb;
         assert_eq!(
-            mariadb.limited("SELECT ?", ms(100)),
+            text(mariadb, "SELECT ?", ms(100)),
             "SET STATEMENT max_statement_time=0.128 FOR SELECT ?"
         );
         assert_eq!(
-            mariadb.limited("COMMIT", ms(2000)),
+            text(mariadb, "COMMIT", ms(2000)),
             "SET STATEMENT max_statement_time=2.048 FOR COMMIT"
         );
         assert_eq!(
-            mariadb.limited("SELECT ?", ms(1500)),
-            mariadb.limited("SELECT ?", ms(1900)),
+            text(mariadb, "SELECT ?", ms(1500)),
+            text(mariadb, "SELECT ?", ms(1900)),
             "one bucket, one text"
         );
         let years = Some(Duration::from_secs(200 * 365 * 24 * 3600));
         assert_eq!(
-            mariadb.limited("DO 1", years),
+            text(mariadb, "DO 1", years),
             "SET STATEMENT max_statement_time=31536000.000 FOR DO 1"
         );
     }
@@ -146,15 +156,15 @@ mod tests {
     fn mysql_hints_selects_only_in_milliseconds() {
         let mysql = Flavour::MySql;
         assert_eq!(
-            mysql.limited("SELECT id FROM t", ms(100)),
+            text(mysql, "SELECT id FROM t", ms(100)),
             "SELECT /*+ MAX_EXECUTION_TIME(128) */ id FROM t"
         );
         assert_eq!(
-            mysql.limited("  select\n* FROM t", ms(100)),
+            text(mysql, "  select\n* FROM t", ms(100)),
             "select /*+ MAX_EXECUTION_TIME(128) */\n* FROM t"
         );
         assert_eq!(
-            mysql.limited("SELECT /*+ BKA(t) */ * FROM t", ms(100)),
+            text(mysql, "SELECT /*+ BKA(t) */ * FROM t", ms(100)),
             "SELECT /*+ MAX_EXECUTION_TIME(128) BKA(t) */ * FROM t"
         );
         for unlimited in [
@@ -163,11 +173,11 @@ mod tests {
             "WITH c AS (SELECT 1) SELECT * FROM c",
             "SEL",
         ] {
-            assert_eq!(mysql.limited(unlimited, ms(100)), unlimited);
+            assert_eq!(text(mysql, unlimited, ms(100)), unlimited);
         }
         let years = Some(Duration::from_secs(200 * 365 * 24 * 3600));
         assert_eq!(
-            mysql.limited("SELECT 1", years),
+            text(mysql, "SELECT 1", years),
             "SELECT /*+ MAX_EXECUTION_TIME(4294967295) */ 1"
         );
     }

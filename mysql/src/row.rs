@@ -39,11 +39,11 @@ impl MyRow {
     /// The column's description and value.
     fn field(&self, column: ColumnRef<'_>, rust_type: &'static str) -> Result<Field<'_>> {
         let columns = self.0.columns_ref();
-        let index = match column {
-            ColumnRef::Name(name) => columns.iter().position(|c| c.name_ref() == name.as_bytes()),
-            ColumnRef::Index(index) => (index < columns.len()).then_some(index),
-        }
-        .ok_or_else(|| Error::decode(column, rust_type, "the row has no such column"))?;
+        let index = column
+            .locate(columns.len(), |i, name| {
+                columns[i].name_ref() == name.as_bytes()
+            })
+            .ok_or_else(|| Error::decode(column, rust_type, "the row has no such column"))?;
         let value = self
             .0
             .as_ref(index)

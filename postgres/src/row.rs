@@ -28,11 +28,9 @@ impl PgRow {
     /// The column's name, type and raw bytes (`None` for NULL).
     fn field(&self, column: ColumnRef<'_>, rust_type: &'static str) -> Result<Field<'_>> {
         let columns = self.0.columns();
-        let index = match column {
-            ColumnRef::Name(name) => columns.iter().position(|c| c.name() == name),
-            ColumnRef::Index(index) => (index < columns.len()).then_some(index),
-        }
-        .ok_or_else(|| Error::decode(column, rust_type, "the row has no such column"))?;
+        let index = column
+            .locate(columns.len(), |i, name| columns[i].name() == name)
+            .ok_or_else(|| Error::decode(column, rust_type, "the row has no such column"))?;
         let name = columns[index].name();
         let Raw(bytes) = self
             .0

@@ -105,7 +105,9 @@ impl Backend for Postgres {
     }
 
     fn busy(marker: &str) -> String {
-        format!("SELECT count(*) FROM generate_series(1, 10000000000) /* {marker} */")
+        // In the select list, generate_series yields one value at a time; in FROM it would
+        // first materialise the whole series, spilling to disk.
+        format!("SELECT count(*) FROM (SELECT generate_series(1, 10000000000)) AS s /* {marker} */")
     }
 
     fn terminate(id: u64) -> String {

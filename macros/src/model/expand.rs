@@ -80,14 +80,18 @@ fn from_row(input: &Input) -> TokenStream {
         let ty = field.ty;
         quote!(R: __t::Decodes<#ty>)
     });
+    // A stored field's column is expected where the model's own queries select it: the
+    // field's position among the stored ones.
+    let mut position = 0_usize;
     let fields = input.fields.iter().map(|field| {
         let (name, ty) = (field.ident, field.ty);
         if field.attrs.skip.is_some() {
-            quote_spanned!(field.ty.span()=> #name: ::std::default::Default::default())
-        } else {
-            let column = field.column();
-            quote!(#name: __t::Decodes::<#ty>::decode(&row, __t::ColumnRef::Name(#column))?)
+            return quote_spanned!(field.ty.span()=> #name: ::std::default::Default::default());
         }
+        let column = field.column();
+        let at = position;
+        position += 1;
+        quote!(#name: __t::Decodes::<#ty>::decode(&row, __t::ColumnRef::NameAt(#column, #at))?)
     });
     quote! {
         impl<R: __t::Row> __t::FromRow<R> for #ident
