@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tethered::mysql::{MySql as MyDriver, mysql_async};
 use tethered::postgres::{Postgres as PgDriver, tokio_postgres};
 use tethered::{Ctx, Driver, Executor, Pool, PoolOptions, Sql};
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A database backend the suite runs against.
 pub trait Backend: Send + Sync + 'static {
@@ -173,12 +174,19 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{nanos}_{n}", std::process::id())
 }
 
-/// Taken by the tests that measure latency or load the CPU, so they take turns: on a
-/// two-core machine one test's CPU-bound statement would otherwise skew another's clock.
-pub async fn timing_sensitive() -> tokio::sync::MutexGuard<'static, ()> {
-    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    TURN.lock().await
+/// Whose turn it is on this machine. Tests that measure latency or load the CPU run
+/// alone: on a two-core machine the other tests' work would otherwise skew their clocks
+/// (a PostgreSQL cancel measured at 5 ms alone took 65 ms beside the rest of the suite).
+enum Turn {
+    Shared {
+        _held: RwLockReadGuard<'static, ()>,
+    },
+    Alone {
+        _held: RwLockWriteGuard<'static, ()>,
+    },
 }
+
+static TURNS: RwLock<()> = RwLock::const_new(());
 
 /// One test's world on one backend: a namespace of its own on the server, a pool confined
 /// to it, and a separate observer that reads the server's own view.
@@ -189,12 +197,36 @@ pub struct Stage<B: Backend> {
     namespace: String,
     /// The root context of the test.
     pub root: Ctx,
+    _turn: Turn,
 }
 
 impl<B: Backend> Stage<B> {
-    /// A new namespace `suite_...`, and a pool of `max_connections` in it. A server that
-    /// does not answer is a loud failure that says how to start one.
+    /// A new namespace `suite_...`, and a pool of `max_connections` in it, sharing the
+    /// machine with other tests. A server that does not answer is a loud failure that says
+    /// how to start one.
     pub async fn new(max_connections: usize) -> Stage<B> {
+        Stage::with_turn(
+            max_connections,
+            Turn::Shared {
+                _held: TURNS.read().await,
+            },
+        )
+        .await
+    }
+
+    /// Like [`Stage::new`], but waits until no other test runs and keeps the machine to
+    /// itself until dropped: for tests that measure latency or load the CPU.
+    pub async fn alone(max_connections: usize) -> Stage<B> {
+        Stage::with_turn(
+            max_connections,
+            Turn::Alone {
+                _held: TURNS.write().await,
+            },
+        )
+        .await
+    }
+
+    async fn with_turn(max_connections: usize, turn: Turn) -> Stage<B> {
         let url = B::url();
         let root = Ctx::background();
         let namespace = unique("suite");
@@ -216,6 +248,7 @@ impl<B: Backend> Stage<B> {
             observer,
             namespace,
             root,
+            _turn: turn,
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tethered::{Cause, Error, Executor, Model, StatementOutcome};
 use tokio::time::Instant;
 
-use crate::backend::{Backend, Stage, timing_sensitive, unique};
+use crate::backend::{Backend, Stage, unique};
 use crate::models::{Event, events};
 
 fn ms(millis: u64) -> Duration {
@@ -44,8 +44,7 @@ fn cancellation(error: Error) -> (Cause, StatementOutcome) {
 /// is gone from the server's view within 50 ms after that, and the same session then runs
 /// a statement at once.
 async fn stop<B: Backend>(workload: Workload, trigger: Trigger) {
-    let _turn = timing_sensitive().await;
-    let stage = Stage::<B>::new(1).await;
+    let stage = Stage::<B>::alone(1).await;
     let root = &stage.root;
     let marker = unique("stop");
     let statement = match workload {
@@ -210,8 +209,7 @@ pub async fn a_done_context_sends_nothing<B: Backend>() {
 }
 
 pub async fn an_exhausted_pool_ends_the_wait_at_the_deadline<B: Backend>() {
-    let _turn = timing_sensitive().await;
-    let stage = Stage::<B>::new(1).await;
+    let stage = Stage::<B>::alone(1).await;
     let busy = stage.pool.acquire(&stage.root).await.expect("acquire");
     let request = stage.root.with_timeout(ms(150));
     let start = Instant::now();
@@ -233,8 +231,7 @@ pub async fn an_exhausted_pool_ends_the_wait_at_the_deadline<B: Backend>() {
 }
 
 pub async fn a_cancel_works_while_every_pooled_connection_is_busy<B: Backend>() {
-    let _turn = timing_sensitive().await;
-    let stage = Stage::<B>::new(2).await;
+    let stage = Stage::<B>::alone(2).await;
     let root = &stage.root;
     let mut first = stage.pool.acquire(root).await.expect("acquire");
     let mut second = stage.pool.acquire(root).await.expect("acquire");
@@ -314,8 +311,7 @@ pub async fn a_session_ended_from_outside_is_a_connection_error_and_the_pool_hea
 pub async fn the_server_stops_a_statement_by_itself_when_the_client_stops_participating<
     B: Backend,
 >() {
-    let _turn = timing_sensitive().await;
-    let stage = Stage::<B>::new(1).await;
+    let stage = Stage::<B>::alone(1).await;
     let marker = unique("orphan");
     let mut connection = stage.pool.acquire(&stage.root).await.expect("acquire");
     let request = stage.root.with_timeout(ms(300));

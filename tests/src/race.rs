@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tethered::{Error, Executor, Sql, StatementOutcome};
 
-use crate::backend::{Backend, Stage, timing_sensitive};
+use crate::backend::{Backend, Stage};
 
 const WORKERS: u64 = 4;
 const TRIALS: u64 = 2_000;
@@ -70,8 +70,7 @@ fn statement<B: Backend>(trial: u64, worker: u64) -> Sql {
 }
 
 pub async fn stops_racing_completion_never_reach_a_later_statement<B: Backend>() {
-    let _turn = timing_sensitive().await;
-    let stage = Stage::<B>::new(WORKERS as usize).await;
+    let stage = Stage::<B>::alone(WORKERS as usize).await;
     let mut random = Random::seeded();
     let workers = (0..WORKERS).map(|worker| {
         let (pool, root) = (stage.pool.clone(), stage.root.clone());
