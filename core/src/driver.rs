@@ -87,6 +87,7 @@ pub trait Canceller: Send + Sync + 'static {
     /// still arrive later (PostgreSQL signals the backend twice per request; MySQL's
     /// `KILL QUERY` returns once the flag is set). Whether the statement stopped is told by
     /// the statement itself: it ends with the server's "interrupted" error, and only then
-    /// does core keep the connection.
+    /// does core keep the connection. When the statement ends any other way first, core
+    /// drops the request part-way and closes the connection.
     fn cancel(&self) -> impl Future<Output = Result<()>> + Send;
 }

@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -122,7 +122,11 @@ where
 /// Asks the server to stop the statement and waits, at most `grace` in all, for it to end.
 ///
 /// The connection is kept only when the statement ended with the server's "interrupted"
-/// error, which proves the stop request was consumed and cannot hit a later statement.
+/// error and the stop request has completed: that proves the request was consumed and
+/// nothing of it can hit a later statement. A statement that ends any other way closes its
+/// connection, so the report goes out at once, without waiting for the request (on a
+/// starved machine PostgreSQL can take tens of milliseconds to close a cancel socket,
+/// while the server's own timer has already stopped the statement).
 async fn stop<D, L, T>(
     mut landing: Pin<Box<L>>,
     canceller: &Canceller<D>,
@@ -137,10 +141,22 @@ where
         object: None,
     };
     let give_up = Instant::now() + grace;
-    if !matches!(timeout_at(give_up, canceller.cancel()).await, Ok(Ok(()))) {
-        return unknown();
-    }
-    let Ok((mut object, result)) = timeout_at(give_up, landing.as_mut()).await else {
+    let mut request = pin!(canceller.cancel());
+    let mut request_done = false;
+    let landed = timeout_at(give_up, async {
+        tokio::select! {
+            landed = landing.as_mut() => Some(landed),
+            sent = &mut request => {
+                request_done = true;
+                match sent {
+                    Ok(()) => Some(landing.as_mut().await),
+                    Err(_) => None,
+                }
+            }
+        }
+    })
+    .await;
+    let Ok(Some((mut object, result))) = landed else {
         return unknown();
     };
     match result {
@@ -150,10 +166,12 @@ where
         },
         Err(error) => match server_stop(&error) {
             Some(DatabaseErrorKind::Interrupted) => {
-                object.set_reusable(true);
+                let consumed =
+                    request_done || matches!(timeout_at(give_up, request).await, Ok(Ok(())));
+                object.set_reusable(consumed);
                 StopReport {
                     outcome: Ok(StatementOutcome::Stopped),
-                    object: Some(object),
+                    object: consumed.then_some(object),
                 }
             }
             // Stopped by the server's own timer: ours may still be on its way.

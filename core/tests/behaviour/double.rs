@@ -42,6 +42,9 @@ pub struct Server {
     on_cancel: OnCancel,
     cancel_delay: Duration,
     pub commit_millis: AtomicU64,
+    /// How long a stop request takes to complete after it has reached the statement (as
+    /// PostgreSQL's second signal does), in milliseconds.
+    pub cancel_tail_millis: AtomicU64,
     /// How many of the next connection attempts fail.
     pub refuse_connects: AtomicUsize,
     /// How long connecting takes, in milliseconds.
@@ -67,6 +70,7 @@ impl Server {
             on_cancel,
             cancel_delay,
             commit_millis: AtomicU64::new(0),
+            cancel_tail_millis: AtomicU64::new(0),
             refuse_connects: AtomicUsize::new(0),
             connect_millis: AtomicU64::new(0),
             killed: Mutex::new(Vec::new()),
@@ -323,6 +327,8 @@ impl Canceller for FakeCanceller {
         }
         self.session.pending_cancel.store(true, Ordering::SeqCst);
         self.session.wake.notify_waiters();
+        let tail = self.server.cancel_tail_millis.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(tail)).await;
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! tokio's paused clock, so every duration asserted here is exact.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tethered_core::{
@@ -232,6 +233,44 @@ async fn a_stop_by_the_servers_own_timer_after_our_cancel_closes_the_connection(
         (Some(Cause::DeadlineExceeded), StatementOutcome::Stopped)
     );
     assert_eq!(Server::count(&server.closes), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_statement_the_server_stopped_itself_is_reported_without_waiting_for_our_request() {
+    // The server's own timer fires at 130 ms while our stop request is still on its way:
+    // the connection is closed either way, so the caller need not wait for the request.
+    let server = Server::new(OnCancel::Hang);
+
+    let run = under_deadline(&server, ms(100), "timeout 130").await;
+
+    assert_eq!(
+        outcome(&run.result),
+        (Some(Cause::DeadlineExceeded), StatementOutcome::Stopped)
+    );
+    assert_eq!(run.took, ms(130));
+    assert_eq!(Server::count(&server.closes), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_statement_keeps_its_connection_once_the_stop_request_completes() {
+    // The statement is interrupted at once, but the request completes 40 ms later: until
+    // then part of it could still hit the next statement.
+    let server = Server::new(OnCancel::Stop);
+    server.cancel_tail_millis.store(40, Ordering::SeqCst);
+
+    let mut run = under_deadline(&server, ms(100), "sleep 10000").await;
+
+    assert_eq!(
+        outcome(&run.result),
+        (Some(Cause::DeadlineExceeded), StatementOutcome::Stopped)
+    );
+    assert_eq!(run.took, ms(140));
+    run.connection
+        .execute(&Ctx::background(), "rows 1")
+        .await
+        .expect("same connection");
+    assert_eq!(server.sessions(), [1, 1]);
+    assert_eq!(Server::count(&server.closes), 0);
 }
 
 #[tokio::test(start_paused = true)]
