@@ -67,13 +67,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
-            "--backend" => {
-                let name = value()?;
-                backend = Some(
-                    Backend::from_name(&name)
-                        .ok_or(format!("unknown backend {name:?}: use postgres or mysql"))?,
-                );
-            }
+            "--backend" => backend = Some(value()?.parse()?),
             "--sleep-secs" => {
                 let text = value()?;
                 let secs = text

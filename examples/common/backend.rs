@@ -13,15 +13,7 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// The backend called `name` (`postgres` or `mysql`).
-    pub fn from_name(name: &str) -> Option<Backend> {
-        match name {
-            "postgres" => Some(Backend::Postgres),
-            "mysql" => Some(Backend::Mysql),
-            _ => None,
-        }
-    }
-
+    /// The name it is chosen by (`postgres` or `mysql`).
     pub fn name(self) -> &'static str {
         match self {
             Backend::Postgres => "postgres",
@@ -39,6 +31,20 @@ impl Backend {
             Backend::Mysql => ("TETHERED_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
         };
         std::env::var(variable).unwrap_or_else(|_| default.to_owned())
+    }
+}
+
+/// The backend called `name` (`postgres` or `mysql`); any other name is an error that
+/// says which are known.
+impl std::str::FromStr for Backend {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Backend, String> {
+        match name {
+            "postgres" => Ok(Backend::Postgres),
+            "mysql" => Ok(Backend::Mysql),
+            _ => Err(format!("unknown backend {name:?}: use postgres or mysql")),
+        }
     }
 }
 

@@ -336,8 +336,8 @@ macro_rules! on_every_backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    let backend = super::Backend::from_name(stringify!($backend))
-                        .expect("a backend's name");
+                    let backend: super::Backend =
+                        stringify!($backend).parse().expect("a backend's name");
                     super::$scenario(backend).await;
                 }
             )*
