@@ -138,7 +138,9 @@ impl Backend for MySql {
     }
 
     fn create_namespace(namespace: &str) -> String {
-        format!("CREATE DATABASE {namespace}")
+        // The character set said, not left to the server's default (a throwaway MariaDB
+        // started without the distribution's my.cnf is latin1).
+        format!("CREATE DATABASE {namespace} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
     }
 
     fn drop_namespace(namespace: &str) -> String {
@@ -163,6 +165,12 @@ impl Backend for MySql {
         format!("KILL CONNECTION {id}")
     }
 }
+
+/// How soon a stopped statement must be gone from the server, or its caller answered, after
+/// what ended it. Far below the statements' own length (10 s sleeps, minutes of busy work),
+/// so a stop that was lost fails the test; far above any scheduling delay on a loaded
+/// two-core machine, so a slow machine does not. Latency figures are the benchmark's.
+pub const PROMPTLY: Duration = Duration::from_secs(2);
 
 /// A name no other test, run, or earlier run uses: `<prefix>_<pid>_<nanos>_<n>`.
 pub fn unique(prefix: &str) -> String {

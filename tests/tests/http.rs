@@ -29,8 +29,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 /// How long a statement may stay on the server after the client disconnects, or after the
-/// 504 for a passed deadline (issue 6).
-const STOP_BOUND: Duration = Duration::from_millis(100);
+/// 504 for a passed deadline: long before its 10 s would end, whatever the machine's load
+/// (the figures themselves are printed, and measured by the benchmark).
+const STOP_BOUND: Duration = tethered_tests::backend::PROMPTLY;
 /// How long a test waits for a statement to show up on the server at all.
 const SHOW_UP_LIMIT: Duration = Duration::from_secs(5);
 

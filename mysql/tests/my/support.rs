@@ -11,6 +11,11 @@ use tethered_mysql::{MyPool, connect};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+/// How soon a stopped statement must be gone, or its caller answered: far below the
+/// statements' own length, far above any scheduling delay on a loaded machine (the
+/// milliseconds themselves are printed, and measured by the benchmark).
+pub const PROMPTLY: Duration = Duration::from_secs(2);
+
 pub fn url() -> String {
     std::env::var("TETHERED_MYSQL_URL")
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())

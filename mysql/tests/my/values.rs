@@ -60,7 +60,10 @@ async fn every_kind_round_trips_in_the_text_and_the_binary_protocol() {
     let observer = Observer::connect().await;
     let table = unique("kinds");
     observer
-        .execute(&format!("CREATE TABLE {table} ({KINDS})"))
+        // The character set said, not left to the server's default.
+        .execute(&format!(
+            "CREATE TABLE {table} ({KINDS}) CHARACTER SET utf8mb4"
+        ))
         .await;
     let ctx = Ctx::background();
     let columns = [
