@@ -19,6 +19,9 @@ use crate::transaction::Transaction;
 pub struct PoolConnection<D: Driver> {
     slot: Slot<D>,
     cancel_grace: Duration,
+    /// How long a caller waits for a stop to settle; `None`: until it has (it settles
+    /// within the cancel grace).
+    stop_wait: Option<Duration>,
 }
 
 /// Where a [`PoolConnection`]'s connection is.
@@ -37,10 +40,16 @@ impl<D: Driver> Slot<D> {
 }
 
 impl<D: Driver> PoolConnection<D> {
-    pub(crate) fn new(object: Pooled<D>, cancel_grace: Duration) -> PoolConnection<D> {
+    /// `cancel_grace` and `stop_wait` are the pool's ([`PoolOptions`](crate::PoolOptions)).
+    pub(crate) fn new(
+        object: Pooled<D>,
+        cancel_grace: Duration,
+        stop_wait: Duration,
+    ) -> PoolConnection<D> {
         PoolConnection {
             slot: Slot::Ready(object),
             cancel_grace,
+            stop_wait: (stop_wait < cancel_grace).then_some(stop_wait),
         }
     }
 
@@ -50,9 +59,12 @@ impl<D: Driver> PoolConnection<D> {
     /// - A context that has already ended sends nothing: [`Error::Canceled`] with
     ///   [`StatementOutcome::NotSent`].
     /// - While `operation` runs it is raced against `ctx`. If `ctx` ends first, the server
-    ///   is asked to stop the statement and the call returns once the statement has ended
-    ///   or the pool's cancel grace has passed, with the cause and what became of the
-    ///   statement. The connection is kept only if the server confirmed the stop.
+    ///   is asked to stop the statement (again and again, until it has ended or the pool's
+    ///   cancel grace has passed), and the call returns with the cause and what became of
+    ///   the statement as soon as the server confirms, or after the pool's `stop_wait` with
+    ///   [`StatementOutcome::Stopping`]: the caller gets control back at its deadline
+    ///   whatever the server or the network does, and the stop goes on in the background.
+    ///   The connection is kept only if the server confirmed the stop.
     /// - A server-side statement timeout (set from the context's deadline) is reported as
     ///   the context's cause with [`StatementOutcome::Stopped`].
     /// - A statement that fails with [`Error::Connection`] closes the connection.
@@ -109,7 +121,13 @@ impl<D: Driver> PoolConnection<D> {
             cause = ctx.done() => {
                 flight.abort();
                 drop(flight);
-                let outcome = self.await_stop().await?;
+                // The stop stays in the slot if it outlasts the wait: the next statement
+                // on this connection waits for it, a statement on the pool takes another.
+                let settled = match self.stop_wait {
+                    Some(wait) => tokio::time::timeout(wait, self.await_stop()).await,
+                    None => Ok(self.await_stop().await),
+                };
+                let outcome = settled.unwrap_or(Ok(StatementOutcome::Stopping))?;
                 Err(Error::Canceled { cause, outcome })
             }
         }

@@ -87,6 +87,12 @@ pub enum StatementOutcome {
     /// Whether the statement took effect is unknown (the stop request failed, or the
     /// statement did not end within the grace period). The connection was closed.
     Unknown,
+    /// The server was asked to stop the statement and had not confirmed it when the
+    /// caller's wait ended ([`PoolOptions::stop_wait`](crate::PoolOptions)). The stop goes
+    /// on in the background, owning the connection, for up to the pool's cancel grace:
+    /// the connection is reused only if the server confirms it, and a statement on the
+    /// pool meanwhile gets another connection.
+    Stopping,
 }
 
 impl fmt::Display for StatementOutcome {
@@ -96,6 +102,9 @@ impl fmt::Display for StatementOutcome {
             StatementOutcome::Stopped => "the server confirmed the statement stopped",
             StatementOutcome::Completed => "the statement completed before it could be stopped",
             StatementOutcome::Unknown => "whether the statement took effect is unknown",
+            StatementOutcome::Stopping => {
+                "the server was asked to stop the statement and had not yet confirmed it"
+            }
         })
     }
 }

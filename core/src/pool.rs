@@ -26,10 +26,17 @@ pub struct PoolOptions {
     /// The longest [`Pool::acquire`] waits for a free connection while its context is
     /// still live (default 30 s); past it, [`Error::PoolTimedOut`].
     pub acquire_timeout: Duration,
-    /// After asking the server to stop a statement, how long to wait for it to end before
-    /// closing the connection and reporting the outcome as unknown (default 1 s, at most
-    /// an hour).
+    /// After asking the server to stop a statement, how long to keep asking and waiting for
+    /// it to end before closing the connection and reporting the outcome as unknown
+    /// (default 1 s, at most an hour). The stop runs in the background for this long,
+    /// owning the connection (and its place in the pool).
     pub cancel_grace: Duration,
+    /// How long a caller whose context ended mid-statement waits for the server to confirm
+    /// the stop before it gets [`StatementOutcome::Stopping`](crate::StatementOutcome) and
+    /// control back (default 10 ms; a loopback server confirms in about 1 ms). At most
+    /// `cancel_grace` is waited, whatever is set; setting it that high makes every outcome
+    /// final, at the price of a caller held up by a server or network that does not answer.
+    pub stop_wait: Duration,
 }
 
 impl Default for PoolOptions {
@@ -38,6 +45,7 @@ impl Default for PoolOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(30),
             cancel_grace: Duration::from_secs(1),
+            stop_wait: Duration::from_millis(10),
         }
     }
 }
@@ -165,9 +173,11 @@ impl<D: Driver> Pool<D> {
             shared: Arc::clone(&self.shared),
             _permit: permit,
         };
+        let options = &self.shared.options;
         Ok(PoolConnection::new(
             pooled,
-            self.shared.options.cancel_grace,
+            options.cancel_grace,
+            options.stop_wait,
         ))
     }
 

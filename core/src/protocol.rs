@@ -119,13 +119,27 @@ where
     }
 }
 
-/// Asks the server to stop the statement and waits, at most `grace` in all, for it to end.
+/// After a stop request has completed, how long to wait for the statement to end before
+/// asking again, at first: at least this, or as long as the request itself took (on a slow
+/// network the statement's error is still on its way), doubling with each request sent.
+const ASK_AGAIN_AFTER: Duration = Duration::from_millis(20);
+
+/// The longest wait between two stop requests.
+const ASK_AGAIN_AT_MOST: Duration = Duration::from_millis(250);
+
+/// Asks the server to stop the statement until it has ended, at most `grace` in all.
+///
+/// One request is not enough: PostgreSQL drops a cancel that reaches a backend waiting for
+/// the client's next message (between a statement's prepare and its execute, say), and a
+/// `KILL QUERY` that reaches a MariaDB session between two commands is cleared when the
+/// next one starts. So while the statement runs the request is sent again, on a schedule
+/// that backs off, one request at a time.
 ///
 /// The connection is kept only when the statement ended with the server's "interrupted"
-/// error and the stop request has completed: that proves the request was consumed and
+/// error and every request sent has completed: that proves each request was consumed and
 /// nothing of it can hit a later statement. A statement that ends any other way closes its
-/// connection, so the report goes out at once, without waiting for the request (on a
-/// starved machine PostgreSQL can take tens of milliseconds to close a cancel socket,
+/// connection, so the report goes out at once, without waiting for a request in flight (on
+/// a starved machine PostgreSQL can take tens of milliseconds to close a cancel socket,
 /// while the server's own timer has already stopped the statement).
 async fn stop<D, L, T>(
     mut landing: Pin<Box<L>>,
@@ -136,55 +150,60 @@ where
     D: Driver,
     L: Future<Output = (Pooled<D>, Result<T>)>,
 {
-    let unknown = || StopReport {
-        outcome: Ok(StatementOutcome::Unknown),
-        object: None,
-    };
     let give_up = Instant::now() + grace;
-    let mut request = pin!(canceller.cancel());
-    let mut request_done = false;
-    let landed = timeout_at(give_up, async {
-        tokio::select! {
-            landed = landing.as_mut() => Some(landed),
-            sent = &mut request => {
-                request_done = true;
-                match sent {
-                    Ok(()) => Some(landing.as_mut().await),
-                    Err(_) => None,
+    let asking = async {
+        let mut every_request_completed = true;
+        let mut pause = ASK_AGAIN_AFTER;
+        loop {
+            let asked = Instant::now();
+            let mut request = pin!(canceller.cancel());
+            tokio::select! {
+                biased;
+                landed = landing.as_mut() => {
+                    // This request is still on its way: wait for it only if the connection
+                    // could be kept once it has completed.
+                    let interrupted = matches!(
+                        &landed.1,
+                        Err(error) if server_stop(error) == Some(DatabaseErrorKind::Interrupted)
+                    );
+                    let completed = interrupted
+                        && every_request_completed
+                        && matches!(timeout_at(give_up, request).await, Ok(Ok(())));
+                    return (landed, completed);
                 }
+                sent = &mut request => every_request_completed &= sent.is_ok(),
             }
+            pause = pause.max(asked.elapsed());
+            if let Ok(landed) = tokio::time::timeout(pause, landing.as_mut()).await {
+                return (landed, every_request_completed);
+            }
+            pause = (pause * 2).min(ASK_AGAIN_AT_MOST);
         }
-    })
-    .await;
-    let Ok(Some((mut object, result))) = landed else {
-        return unknown();
     };
-    match result {
-        Ok(_) => StopReport {
-            outcome: Ok(StatementOutcome::Completed),
+    let Ok(((mut object, result), every_request_completed)) = timeout_at(give_up, asking).await
+    else {
+        // Still running when the grace ran out: dropping it closes the connection.
+        return StopReport {
+            outcome: Ok(StatementOutcome::Unknown),
             object: None,
-        },
+        };
+    };
+    let (outcome, kept) = match result {
+        Ok(_) => (Ok(StatementOutcome::Completed), false),
         Err(error) => match server_stop(&error) {
             Some(DatabaseErrorKind::Interrupted) => {
-                let consumed =
-                    request_done || matches!(timeout_at(give_up, request).await, Ok(Ok(())));
-                object.set_reusable(consumed);
-                StopReport {
-                    outcome: Ok(StatementOutcome::Stopped),
-                    object: consumed.then_some(object),
-                }
+                (Ok(StatementOutcome::Stopped), every_request_completed)
             }
             // Stopped by the server's own timer: ours may still be on its way.
-            Some(_) => StopReport {
-                outcome: Ok(StatementOutcome::Stopped),
-                object: None,
-            },
-            None if error.as_database_error().is_some() => StopReport {
-                outcome: Err(error),
-                object: None,
-            },
-            None => unknown(),
+            Some(_) => (Ok(StatementOutcome::Stopped), false),
+            None if error.as_database_error().is_some() => (Err(error), false),
+            None => (Ok(StatementOutcome::Unknown), false),
         },
+    };
+    object.set_reusable(kept);
+    StopReport {
+        outcome,
+        object: kept.then_some(object),
     }
 }
 

@@ -245,9 +245,14 @@ impl<B: Backend> Stage<B> {
             .execute(&setup, B::create_namespace(&namespace))
             .await
             .unwrap_or_else(|error| unreachable_server::<B>(&url, error));
+        // Callers wait for each stop to settle, so every outcome a test asserts is final
+        // (the default `stop_wait` returns `Stopping` when a loaded machine is slow to
+        // confirm; tests of that default build their own pool).
+        let defaults = PoolOptions::default();
         let options = PoolOptions {
             max_connections,
-            ..PoolOptions::default()
+            stop_wait: defaults.cancel_grace,
+            ..defaults
         };
         let pool = B::pool_in(&url, &namespace, options)
             .unwrap_or_else(|error| unreachable_server::<B>(&url, error));

@@ -100,6 +100,9 @@ pub async fn stops_racing_completion_never_reach_a_later_statement<B: Backend>()
                         StatementOutcome::Completed => tally.completed_and_closed += 1,
                         StatementOutcome::Unknown => tally.unknown_and_closed += 1,
                         StatementOutcome::NotSent => {}
+                        StatementOutcome::Stopping => {
+                            unreachable!("the stage's callers wait for every stop to settle")
+                        }
                     },
                     Err(error) => panic!("trial {trial} (stop after {delay:?}): {error}"),
                 }

@@ -45,6 +45,10 @@ pub struct Server {
     /// How long a stop request takes to complete after it has reached the statement (as
     /// PostgreSQL's second signal does), in milliseconds.
     pub cancel_tail_millis: AtomicU64,
+    /// How many of the next stop requests are lost, as PostgreSQL drops a cancel that
+    /// reaches a backend waiting for the client's next message: they complete, and the
+    /// statement runs on.
+    pub lose_cancels: AtomicUsize,
     /// How many of the next connection attempts fail.
     pub refuse_connects: AtomicUsize,
     /// How long connecting takes, in milliseconds.
@@ -71,6 +75,7 @@ impl Server {
             cancel_delay,
             commit_millis: AtomicU64::new(0),
             cancel_tail_millis: AtomicU64::new(0),
+            lose_cancels: AtomicUsize::new(0),
             refuse_connects: AtomicUsize::new(0),
             connect_millis: AtomicU64::new(0),
             killed: Mutex::new(Vec::new()),
@@ -83,12 +88,18 @@ impl Server {
         })
     }
 
+    /// A pool whose callers wait for every stop to be settled (`stop_wait` = the grace),
+    /// so each outcome asserted is final.
     pub fn pool(self: &Arc<Server>, max_connections: usize) -> Pool<FakeDriver> {
-        let options = PoolOptions {
+        self.pool_with(PoolOptions {
             max_connections,
             cancel_grace: Duration::from_secs(1),
+            stop_wait: Duration::from_secs(1),
             ..PoolOptions::default()
-        };
+        })
+    }
+
+    pub fn pool_with(self: &Arc<Server>, options: PoolOptions) -> Pool<FakeDriver> {
         Pool::new(FakeDriver::new(self), options).expect("valid pool options")
     }
 
@@ -324,6 +335,12 @@ impl Canceller for FakeCanceller {
             OnCancel::Refuse => return Err(Error::connection("cancel refused", None)),
             OnCancel::Hang => std::future::pending::<()>().await,
             _ => {}
+        }
+        let lost = self.server.lose_cancels.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+            n.checked_sub(1)
+        });
+        if lost.is_ok() {
+            return Ok(());
         }
         self.session.pending_cancel.store(true, Ordering::SeqCst);
         self.session.wake.notify_waiters();

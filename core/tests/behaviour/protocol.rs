@@ -172,7 +172,7 @@ async fn a_statement_that_completes_despite_the_cancel_closes_its_connection() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_refused_cancel_reports_an_unknown_outcome_and_closes_the_connection() {
+async fn a_refused_cancel_is_asked_again_then_reports_an_unknown_outcome_and_closes() {
     let server = Server::new(OnCancel::Refuse);
 
     let run = under_deadline(&server, ms(10), "sleep 10000").await;
@@ -181,7 +181,88 @@ async fn a_refused_cancel_reports_an_unknown_outcome_and_closes_the_connection()
         outcome(&run.result),
         (Some(Cause::DeadlineExceeded), StatementOutcome::Unknown)
     );
+    assert_eq!(run.took, ms(10) + Duration::from_secs(1), "deadline + grace");
+    assert!(Server::count(&server.cancels) > 1, "asked again");
     assert_eq!(Server::count(&server.closes), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_request_the_server_lost_is_sent_again_and_the_connection_kept() {
+    let server = Server::new(OnCancel::Stop);
+    server.lose_cancels.store(2, Ordering::SeqCst);
+
+    let mut run = under_deadline(&server, ms(100), "sleep 10000").await;
+
+    assert_eq!(
+        outcome(&run.result),
+        (Some(Cause::DeadlineExceeded), StatementOutcome::Stopped)
+    );
+    // Asked at 100 ms, again 20 ms after that request completed, again 40 ms later.
+    assert_eq!(run.took, ms(160));
+    assert_eq!(Server::count(&server.cancels), 3);
+    run.connection
+        .execute(&Ctx::background(), "rows 1")
+        .await
+        .expect("same connection");
+    assert_eq!(server.sessions(), [1, 1]);
+    assert_eq!(Server::count(&server.closes), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_caller_gets_control_back_after_stop_wait_while_the_stop_goes_on() {
+    let server = Server::with_cancel_delay(OnCancel::Stop, ms(300));
+    let pool = server.pool_with(PoolOptions {
+        max_connections: 1,
+        ..PoolOptions::default()
+    });
+    let scope = Ctx::background().with_timeout(ms(100));
+    let mut connection = pool.acquire(&scope).await.expect("acquire");
+    let start = Instant::now();
+
+    let result = connection.execute(&scope, "sleep 10000").await;
+
+    assert_eq!(
+        outcome(&result),
+        (Some(Cause::DeadlineExceeded), StatementOutcome::Stopping)
+    );
+    assert_eq!(start.elapsed(), ms(110), "deadline + the default stop_wait");
+    // The next statement on this connection waits for the stop, then reuses the session.
+    connection
+        .execute(&Ctx::background(), "rows 1")
+        .await
+        .expect("same connection");
+    assert_eq!(start.elapsed(), ms(400));
+    assert_eq!(server.sessions(), [1, 1]);
+    assert_eq!(server.interrupted(), [(1, "sleep 10000".to_owned())]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_statement_on_the_pool_does_not_wait_behind_a_pending_stop() {
+    let server = Server::new(OnCancel::Hang);
+    let pool = server.pool_with(PoolOptions {
+        max_connections: 2,
+        ..PoolOptions::default()
+    });
+    let start = Instant::now();
+
+    let stopped = pool
+        .execute(&Ctx::background().with_timeout(ms(100)), "sleep 10000")
+        .await;
+    assert_eq!(
+        outcome(&stopped),
+        (Some(Cause::DeadlineExceeded), StatementOutcome::Stopping)
+    );
+    assert_eq!(start.elapsed(), ms(110));
+    pool.execute(&Ctx::background(), "rows 1")
+        .await
+        .expect("another connection");
+
+    assert_eq!(start.elapsed(), ms(110), "it waited for nothing");
+    assert_eq!(server.sessions(), [1, 2]);
+    // The stop gives up at the end of its grace and closes its connection.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(Server::count(&server.closes), 1);
+    assert_eq!(Server::count(&server.running), 0);
 }
 
 #[tokio::test(start_paused = true)]

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use mysql_async::{Opts, OptsBuilder};
 use tethered_core::{
-    Canceller, Connection, Ctx, Driver, Error, Executor, Pool, PoolOptions, StatementOutcome,
+    Canceller, Connection, Ctx, Driver, Error, Executor, Pool, StatementOutcome,
 };
 use tethered_mysql::MySql;
 use tokio::time::Instant;
 
-use crate::support::{Observer, PROMPTLY, pool, unique, url};
+use crate::support::{Observer, PROMPTLY, options, pool, unique, url};
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -165,7 +165,7 @@ async fn kill_query_takes_one_round_trip_and_a_closed_kill_line_is_reopened() {
     );
     drop(idle);
 
-    let pool = Pool::new(driver, PoolOptions::default()).expect("pool");
+    let pool = Pool::new(driver, options(10)).expect("pool");
     let background = Ctx::background();
     let mut connection = pool.acquire(&background).await.expect("acquire");
     let (id,): (u64,) = connection

@@ -18,11 +18,19 @@ fn unreachable(error: impl std::fmt::Display) -> ! {
     )
 }
 
-pub async fn pool(max_connections: usize) -> PgPool {
-    let options = PoolOptions {
+
+/// Pool options whose callers wait for every stop to settle, so outcomes asserted are final.
+pub fn options(max_connections: usize) -> PoolOptions {
+    let defaults = PoolOptions::default();
+    PoolOptions {
         max_connections,
-        ..PoolOptions::default()
-    };
+        stop_wait: defaults.cancel_grace,
+        ..defaults
+    }
+}
+
+pub async fn pool(max_connections: usize) -> PgPool {
+    let options = options(max_connections);
     let ctx = Ctx::background().with_timeout(Duration::from_secs(10));
     connect(&ctx, &url(), options)
         .await
