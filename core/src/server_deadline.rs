@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use crate::error::{Error, Result};
+
 /// Added to the time left, so the client's cancel (which confirms the stop and keeps the
 /// connection) normally reaches the server before the server's own timer fires.
 const MARGIN: Duration = Duration::from_millis(20);
@@ -31,9 +33,60 @@ pub fn still_fits(current: Duration, remaining: Duration, max: Duration) -> bool
     at_least <= current && current <= at_most.max(at_least)
 }
 
+/// Refuses a statement that changes `variable`, the session setting a backend derives from
+/// each context's deadline (PostgreSQL's `statement_timeout`, MariaDB's
+/// `max_statement_time`): tethered would silently override it, or revert it, at the next
+/// statement. A limit belongs on the context (`ctx.with_timeout`), where every backend
+/// and the client's own cancel honour it.
+///
+/// Matched on the text, case-insensitively: a `SET`/`RESET` (or `set_config`) naming the
+/// variable. Cheap for statements that do not name it: one scan for its name.
+pub fn refuse_managed_setting(sql: &str, variable: &str) -> Result<()> {
+    if !contains_ignoring_case(sql, variable) {
+        return Ok(());
+    }
+    let head = sql.trim_start();
+    let starts_with = |word: &str| {
+        head.get(..word.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(word))
+    };
+    if starts_with("set") || starts_with("reset") || contains_ignoring_case(sql, "set_config") {
+        return Err(Error::InvalidInput(format!(
+            "tethered sets `{variable}` itself, from each statement's context: give the              context a deadline (`ctx.with_timeout(...)`) instead of setting it"
+        )));
+    }
+    Ok(())
+}
+
+fn contains_ignoring_case(text: &str, word: &str) -> bool {
+    text.as_bytes()
+        .windows(word.len())
+        .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_changing_the_managed_setting_are_refused_and_others_pass() {
+        for sql in [
+            "SET statement_timeout = 7000",
+            "  set SESSION Statement_Timeout TO '5s'",
+            "RESET statement_timeout",
+            "SELECT set_config('statement_timeout', '100', false)",
+        ] {
+            assert!(refuse_managed_setting(sql, "statement_timeout").is_err(), "{sql:?}");
+        }
+        for sql in [
+            "SELECT 1",
+            "SET search_path = public",
+            "SHOW statement_timeout",
+            "SELECT current_setting('statement_timeout')",
+        ] {
+            assert!(refuse_managed_setting(sql, "statement_timeout").is_ok(), "{sql:?}");
+        }
+    }
 
     const MAX: Duration = Duration::from_millis(i32::MAX as u64);
 

@@ -1,50 +1,62 @@
 //! Stopping a connection's statement with `KILL QUERY <connection id>`, sent over a
 //! connection of its own.
 //!
-//! The kill line is one persistent connection per driver, outside the pool, so a cancel
-//! works while every pooled connection is busy and costs one round trip. `KILL QUERY`
+//! Kill lines are persistent connections per driver, outside the pool, so a cancel works
+//! while every pooled connection is busy and costs one round trip. Each request takes a
+//! line of its own: kills run in parallel, and one that the server holds (MariaDB can hold
+//! a `KILL QUERY` for seconds while several `SLEEP()` run) delays no other. `KILL QUERY`
 //! returns once the server has set the target's kill flag: when it completes, nothing of
 //! the request is still on its way. What the flag does next is the statement's to tell
 //! (error 1317 if it stopped the statement), and a flag that reaches an idle connection is
 //! cleared when its next statement starts (see the crate docs for the experiments).
 
 use std::io::ErrorKind;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, IoError, Opts};
 use tethered_core::{Canceller, Error, Result};
-use tokio::sync::Mutex;
 
 use crate::error::connect_error;
 
-/// The connection kill requests travel on, opened on first need and reopened when the
-/// server has closed it.
+/// Idle kill lines kept for the next requests; a burst of simultaneous kills opens more,
+/// closed again after use.
+const IDLE_LINES: usize = 4;
+
+/// The connections kill requests travel on: opened on need, kept idle for the next
+/// request, reopened when the server has closed them.
 #[derive(Debug)]
-pub(crate) struct KillLine {
+pub(crate) struct KillLines {
     opts: Opts,
-    /// Empty until opened, and while a request on it is in flight: a request abandoned
-    /// half-way takes the connection with it, so no reply of it can be read later.
-    conn: Mutex<Option<Conn>>,
+    /// Idle lines. A line is taken out for one request and put back only once that request
+    /// has completed: a request abandoned half-way takes its line with it, so no reply of
+    /// it can be read later. The lock is never held across an await.
+    idle: Mutex<Vec<Conn>>,
 }
 
-impl KillLine {
-    pub(crate) fn new(opts: Opts) -> KillLine {
-        KillLine {
+impl KillLines {
+    pub(crate) fn new(opts: Opts) -> KillLines {
+        KillLines {
             opts,
-            conn: Mutex::new(None),
+            idle: Mutex::new(Vec::new()),
         }
     }
 
-    /// Opens the line now unless it is open, so the first cancel need not connect (and a
-    /// server out of connections is found at connect, not at cancel).
+    fn idle(&self) -> MutexGuard<'_, Vec<Conn>> {
+        // A list of connections stays consistent whatever panicked while holding it.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens a line now unless one is idle, so the first cancel need not connect (and a
+    /// server out of connections is found at connect, not at cancel). Kills in flight meanwhile
+    /// never wait for it: they take lines of their own.
     ///
-    /// Cancel safe: dropped, the line stays as it was or closed.
+    /// Cancel safe: dropped, the lines stay as they were.
     pub(crate) async fn open(&self) -> Result<()> {
-        let mut line = self.conn.lock().await;
-        if line.is_none() {
-            *line = Some(self.connect().await?);
+        if self.idle().is_empty() {
+            let line = self.connect().await?;
+            self.put_back(line);
         }
         Ok(())
     }
@@ -53,14 +65,25 @@ impl KillLine {
         Conn::new(self.opts.clone()).await.map_err(connect_error)
     }
 
-    /// Sends `KILL QUERY <connection_id>` and waits for the server's answer.
+    fn put_back(&self, line: Conn) {
+        if line.is_disconnected() {
+            return;
+        }
+        let mut idle = self.idle();
+        if idle.len() < IDLE_LINES {
+            idle.push(line);
+        }
+    }
+
+    /// Sends `KILL QUERY <connection_id>` on a line of its own and waits for the server's
+    /// answer.
     async fn kill_query(&self, connection_id: u32) -> Result<()> {
         let kill = format!("KILL QUERY {connection_id}");
-        let mut line = self.conn.lock().await;
-        if let Some(mut conn) = line.take() {
-            match conn.query_drop(&kill).await {
+        let idle = self.idle().pop();
+        if let Some(mut line) = idle {
+            match line.query_drop(&kill).await {
                 Ok(()) => {
-                    *line = Some(conn);
+                    self.put_back(line);
                     return Ok(());
                 }
                 // The server had closed the line (it idled past wait_timeout, or was
@@ -68,18 +91,14 @@ impl KillLine {
                 // it again on a new line.
                 Err(mysql_async::Error::Io(IoError::Io(error))) if closed_by_server(&error) => {}
                 Err(error) => {
-                    if !conn.is_disconnected() {
-                        *line = Some(conn);
-                    }
+                    self.put_back(line);
                     return Err(kill_error(error));
                 }
             }
         }
-        let mut conn = self.connect().await?;
-        let killed = conn.query_drop(&kill).await;
-        if !conn.is_disconnected() {
-            *line = Some(conn);
-        }
+        let mut line = self.connect().await?;
+        let killed = line.query_drop(&kill).await;
+        self.put_back(line);
         killed.map_err(kill_error)
     }
 }
@@ -101,11 +120,11 @@ fn kill_error(error: mysql_async::Error) -> Error {
     )
 }
 
-/// Stops one connection's running statement with `KILL QUERY`, over the driver's kill line.
+/// Stops one connection's running statement with `KILL QUERY`, over the driver's kill lines.
 #[derive(Clone, Debug)]
 pub struct MyCanceller {
     connection_id: u32,
-    line: Arc<KillLine>,
+    lines: Arc<KillLines>,
     requests: Arc<AtomicU64>,
 }
 
@@ -114,12 +133,12 @@ impl MyCanceller {
     /// the commands of one statement.
     pub(crate) fn new(
         connection_id: u32,
-        line: Arc<KillLine>,
+        lines: Arc<KillLines>,
         requests: Arc<AtomicU64>,
     ) -> MyCanceller {
         MyCanceller {
             connection_id,
-            line,
+            lines,
             requests,
         }
     }
@@ -133,6 +152,6 @@ impl Canceller for MyCanceller {
         // Counted first: a statement between its prepare and its execute sees it and does
         // not execute, since the kill lands on an idle connection and is cleared.
         self.requests.fetch_add(1, Ordering::SeqCst);
-        self.line.kill_query(self.connection_id).await
+        self.lines.kill_query(self.connection_id).await
     }
 }

@@ -9,13 +9,15 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Statement};
 use rustc_hash::FxHashMap;
 use tethered_core::sea_query::Values;
+use tethered_core::server_deadline::refuse_managed_setting;
 use tethered_core::{Connection, Ctx, Error, Executed, Result};
 
 use crate::bind::params;
-use crate::cancel::{KillLine, MyCanceller};
+use crate::cancel::{KillLines, MyCanceller};
 use crate::error::{interrupted_before_execution, statement_error};
 use crate::flavour::Flavour;
 use crate::row::MyRow;
+use crate::single_statement::refuse_several;
 
 /// An open connection, used by one statement at a time.
 ///
@@ -25,7 +27,7 @@ use crate::row::MyRow;
 pub struct MyConnection {
     conn: Conn,
     flavour: Flavour,
-    kill_line: Arc<KillLine>,
+    kill_lines: Arc<KillLines>,
     /// Cancels asked for on this connection, shared with its cancellers.
     cancel_requests: Arc<AtomicU64>,
     /// Set once the connection failed as a connection: it is not used again.
@@ -53,11 +55,11 @@ impl std::fmt::Debug for MyConnection {
 }
 
 impl MyConnection {
-    pub(crate) fn new(conn: Conn, flavour: Flavour, kill_line: Arc<KillLine>) -> MyConnection {
+    pub(crate) fn new(conn: Conn, flavour: Flavour, kill_lines: Arc<KillLines>) -> MyConnection {
         MyConnection {
             conn,
             flavour,
-            kill_line,
+            kill_lines,
             cancel_requests: Arc::new(AtomicU64::new(0)),
             broken: false,
             statements: FxHashMap::default(),
@@ -123,6 +125,15 @@ impl MyConnection {
         Ok(statement)
     }
 
+    /// The server-side limit for a statement under `ctx`, once `sql` is known to be one
+    /// statement that leaves that limit to tethered.
+    fn limit_for(&self, ctx: &Ctx, sql: &str) -> Result<Option<Duration>> {
+        refuse_several(sql)?;
+        refuse_managed_setting(sql, "max_statement_time")?;
+        refuse_managed_setting(sql, "max_execution_time")?;
+        Ok(self.flavour.limit(ctx.remaining()))
+    }
+
     /// Closes every cached statement on the server and empties the cache.
     async fn close_statements(&mut self) -> Result<()> {
         let statements = std::mem::take(&mut self.statements);
@@ -142,7 +153,7 @@ impl Connection for MyConnection {
     fn canceller(&self) -> MyCanceller {
         MyCanceller::new(
             self.conn.id(),
-            Arc::clone(&self.kill_line),
+            Arc::clone(&self.kill_lines),
             Arc::clone(&self.cancel_requests),
         )
     }
@@ -154,7 +165,7 @@ impl Connection for MyConnection {
     }
 
     async fn execute(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Executed> {
-        let limit = self.flavour.limit(ctx.remaining());
+        let limit = self.limit_for(ctx, sql)?;
         let done = if values.0.is_empty() {
             self.conn
                 .query_drop(&*self.flavour.limited(sql, limit))
@@ -172,7 +183,7 @@ impl Connection for MyConnection {
     }
 
     async fn fetch_all(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Vec<MyRow>> {
-        let limit = self.flavour.limit(ctx.remaining());
+        let limit = self.limit_for(ctx, sql)?;
         let rows = if values.0.is_empty() {
             self.conn
                 .query::<Row, _>(&*self.flavour.limited(sql, limit))

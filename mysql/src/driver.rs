@@ -6,7 +6,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
 use tethered_core::{Ctx, Driver, Error, Pool, PoolOptions, Result};
 
-use crate::cancel::KillLine;
+use crate::cancel::KillLines;
 use crate::connection::MyConnection;
 use crate::error::connect_error;
 use crate::flavour::Flavour;
@@ -34,7 +34,7 @@ pub async fn connect(ctx: &Ctx, url: &str, options: PoolOptions) -> Result<MyPoo
 #[derive(Clone, Debug)]
 pub struct MySql {
     opts: Opts,
-    kill_line: Arc<KillLine>,
+    kill_lines: Arc<KillLines>,
 }
 
 impl MySql {
@@ -51,7 +51,7 @@ impl MySql {
     pub fn new(opts: Opts) -> MySql {
         let opts: Opts = OptsBuilder::from_opts(opts).stmt_cache_size(0).into();
         MySql {
-            kill_line: Arc::new(KillLine::new(opts.clone())),
+            kill_lines: Arc::new(KillLines::new(opts.clone())),
             opts,
         }
     }
@@ -71,13 +71,13 @@ impl Driver for MySql {
 
     async fn connect(&self) -> Result<MyConnection> {
         // First the line to cancel it by: no connection is handed out that cannot be stopped.
-        self.kill_line.open().await?;
+        self.kill_lines.open().await?;
         let mut conn = Conn::new(self.opts.clone()).await.map_err(connect_error)?;
         let flavour = set_up(&mut conn).await.map_err(connect_error)?;
         Ok(MyConnection::new(
             conn,
             flavour,
-            Arc::clone(&self.kill_line),
+            Arc::clone(&self.kill_lines),
         ))
     }
 }

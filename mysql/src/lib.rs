@@ -76,6 +76,7 @@ mod driver;
 mod error;
 mod flavour;
 mod row;
+mod single_statement;
 
 pub use cancel::MyCanceller;
 pub use connection::MyConnection;

@@ -22,95 +22,59 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
-use tokio_postgres::config::Host;
+use tokio_postgres::CancelToken;
 use tokio_postgres::tls::MakeTlsConnect;
-use tokio_postgres::{CancelToken, Config};
 
 use crate::tls::PgTls;
 
-/// Where cancel requests for a configuration's connections go: its hosts, in the order
-/// tokio-postgres tries them.
+/// Where a connection's cancel requests go: the one server address the connection is on,
+/// never the configuration's first host that accepts (with several hosts, or a name with
+/// several addresses, that may be another server, where the request is lost).
 #[derive(Clone, Debug)]
-pub(crate) struct CancelTarget {
-    servers: Vec<Server>,
-    connect_timeout: Option<Duration>,
-}
-
-#[derive(Clone, Debug)]
-enum Server {
+pub(crate) enum CancelTarget {
     Tcp {
+        /// The host name, for TLS.
         host: String,
-        address: Option<IpAddr>,
+        address: IpAddr,
         port: u16,
+        connect_timeout: Option<Duration>,
     },
     #[cfg(unix)]
-    Unix { socket: PathBuf, host: String },
+    Unix {
+        /// The directory the server's socket is in.
+        directory: PathBuf,
+        port: u16,
+    },
 }
 
 impl CancelTarget {
-    pub(crate) fn new(config: &Config) -> CancelTarget {
-        let ports = config.get_ports();
-        let port = |index: usize| ports.get(index).or(ports.first()).copied().unwrap_or(5432);
-        let servers = config
-            .get_hosts()
-            .iter()
-            .enumerate()
-            .map(|(index, host)| match host {
-                Host::Tcp(name) => Server::Tcp {
-                    host: name.clone(),
-                    address: config.get_hostaddrs().get(index).copied(),
-                    port: port(index),
-                },
-                #[cfg(unix)]
-                Host::Unix(directory) => Server::Unix {
-                    socket: directory.join(format!(".s.PGSQL.{}", port(index))),
-                    host: directory.display().to_string(),
-                },
-            })
-            .collect();
-        CancelTarget {
-            servers,
-            connect_timeout: config.get_connect_timeout().copied(),
-        }
-    }
-
-    /// A socket to the first server that accepts one, and its host name for TLS.
+    /// A socket to the server, and its host name for TLS.
     async fn connect(&self) -> io::Result<(CancelSocket, &str)> {
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "the configuration names no host");
-        for server in &self.servers {
-            let attempt = async {
-                match server {
-                    Server::Tcp {
-                        host,
-                        address,
-                        port,
-                    } => {
-                        let stream = match address {
-                            Some(address) => TcpStream::connect((*address, *port)).await?,
-                            None => TcpStream::connect((host.as_str(), *port)).await?,
-                        };
-                        stream.set_nodelay(true)?;
-                        Ok((CancelSocket::Tcp(stream), host.as_str()))
-                    }
-                    #[cfg(unix)]
-                    Server::Unix { socket, host } => Ok((
-                        CancelSocket::Unix(UnixStream::connect(socket).await?),
-                        host.as_str(),
-                    )),
-                }
-            };
-            let connected = match self.connect_timeout {
-                Some(limit) => tokio::time::timeout(limit, attempt)
-                    .await
-                    .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())),
-                None => attempt.await,
-            };
-            match connected {
-                Ok(connected) => return Ok(connected),
-                Err(error) => last = error,
+        match self {
+            CancelTarget::Tcp {
+                host,
+                address,
+                port,
+                connect_timeout,
+            } => {
+                let connect = TcpStream::connect((*address, *port));
+                let stream = match connect_timeout {
+                    Some(limit) => tokio::time::timeout(*limit, connect)
+                        .await
+                        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))?,
+                    None => connect.await?,
+                };
+                stream.set_nodelay(true)?;
+                Ok((CancelSocket::Tcp(stream), host.as_str()))
+            }
+            #[cfg(unix)]
+            CancelTarget::Unix { directory, port } => {
+                let socket = directory.join(format!(".s.PGSQL.{port}"));
+                let stream = UnixStream::connect(socket).await?;
+                // tokio-postgres names no host for a socket either.
+                Ok((CancelSocket::Unix(stream), ""))
             }
         }
-        Err(last)
     }
 }
 
@@ -190,11 +154,11 @@ pub struct PgCanceller<T> {
 struct Shared<T> {
     token: CancelToken,
     tls: T,
-    target: Arc<CancelTarget>,
+    target: CancelTarget,
 }
 
 impl<T> PgCanceller<T> {
-    pub(crate) fn new(token: CancelToken, tls: T, target: Arc<CancelTarget>) -> PgCanceller<T> {
+    pub(crate) fn new(token: CancelToken, tls: T, target: CancelTarget) -> PgCanceller<T> {
         PgCanceller {
             shared: Arc::new(Shared { token, tls, target }),
         }

@@ -1,13 +1,12 @@
 //! One PostgreSQL connection: a prepared-statement cache and the server-side deadline.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use rustc_hash::FxHashMap;
 use tethered_core::sea_query::Values;
-use tethered_core::server_deadline::{limit_for, still_fits};
+use tethered_core::server_deadline::{limit_for, refuse_managed_setting, still_fits};
 use tethered_core::{Connection, Ctx, Error, Executed, Result};
 use tokio::time::Instant;
 use tokio_postgres::{Client, Statement};
@@ -53,7 +52,7 @@ enum SessionTimeout {
 }
 
 impl<T> PgConnection<T> {
-    pub(crate) fn new(client: Client, tls: T, cancel_target: Arc<CancelTarget>) -> PgConnection<T> {
+    pub(crate) fn new(client: Client, tls: T, cancel_target: CancelTarget) -> PgConnection<T> {
         PgConnection {
             canceller: PgCanceller::new(client.cancel_token(), tls, cancel_target),
             client,
@@ -94,6 +93,7 @@ impl<T> PgConnection<T> {
     /// that must precede it to bring the server-side limit in line with `ctx`. When the
     /// statement has to be prepared, the command goes out with the preparation instead.
     async fn prepare(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Prepared> {
+        refuse_managed_setting(sql, "statement_timeout")?;
         let mut command = self.timeout_command(ctx);
         // Only a statement under our own limit needs its start time (see `settle`).
         let started = matches!(self.timeout, SessionTimeout::Limit(_)).then(Instant::now);
@@ -102,7 +102,9 @@ impl<T> PgConnection<T> {
             None => {
                 let prepare = self.client.prepare(sql);
                 let (set, prepared) = pipelined(&self.client, command.take(), prepare).await;
-                let statement = self.settle(sql, set, prepared, started)?;
+                let statement = self
+                    .settle(sql, set, prepared, started)
+                    .map_err(several_statements)?;
                 if self.statements.len() >= STATEMENT_CACHE {
                     self.statements.clear();
                 }
@@ -149,6 +151,23 @@ impl<T> PgConnection<T> {
             (Err(set), Err(_)) => Err(map(set)),
             (_, output) => output.map_err(map),
         }
+    }
+}
+
+/// PostgreSQL refuses a text of several statements when it is prepared; said here as the
+/// MySQL/MariaDB backend says it, so the same code meets the same error on each backend.
+fn several_statements(error: Error) -> Error {
+    match error.as_database_error() {
+        Some(db)
+            if db.code() == "42601"
+                && db.message().starts_with("cannot insert multiple commands") =>
+        {
+            Error::InvalidInput(
+                "one statement per call: the text holds more than one; send them one by one"
+                    .to_owned(),
+            )
+        }
+        _ => error,
     }
 }
 

@@ -1,13 +1,10 @@
 //! The PostgreSQL driver: where to connect and with which TLS connector.
 
-use std::sync::Arc;
-
 use tethered_core::{Ctx, Driver, Error, Pool, PoolOptions, Result};
 use tokio_postgres::{Config, NoTls};
 
-use crate::cancel::CancelTarget;
 use crate::connection::PgConnection;
-use crate::error::connect_error;
+use crate::hosts;
 use crate::tls::PgTls;
 
 /// A pool of PostgreSQL connections without TLS.
@@ -30,7 +27,6 @@ pub async fn connect(ctx: &Ctx, url: &str, options: PoolOptions) -> Result<PgPoo
 pub struct Postgres<T = NoTls> {
     config: Config,
     tls: T,
-    cancel_target: Arc<CancelTarget>,
 }
 
 impl Postgres<NoTls> {
@@ -49,12 +45,7 @@ impl<T> Postgres<T> {
         if config.get_application_name().is_none() {
             config.application_name("tethered");
         }
-        let cancel_target = Arc::new(CancelTarget::new(&config));
-        Postgres {
-            config,
-            tls,
-            cancel_target,
-        }
+        Postgres { config, tls }
     }
 
     /// The connection configuration.
@@ -69,17 +60,7 @@ impl<T: PgTls> Driver for Postgres<T> {
     const INSERT_RETURNING: bool = true;
 
     async fn connect(&self) -> Result<PgConnection<T>> {
-        let (client, connection) = self
-            .config
-            .connect(self.tls.clone())
-            .await
-            .map_err(connect_error)?;
-        // The connection task ends by itself once the client is dropped.
-        tokio::spawn(connection);
-        Ok(PgConnection::new(
-            client,
-            self.tls.clone(),
-            Arc::clone(&self.cancel_target),
-        ))
+        let (client, cancel_target) = hosts::connect(&self.config, &self.tls).await?;
+        Ok(PgConnection::new(client, self.tls.clone(), cancel_target))
     }
 }

@@ -15,6 +15,7 @@ mod cancel;
 mod connection;
 mod driver;
 mod error;
+mod hosts;
 mod row;
 mod tls;
 
