@@ -51,6 +51,9 @@ pub trait Backend: Send + Sync + 'static {
     /// A statement that ends session `id` from another session.
     fn terminate(id: u64) -> String;
 
+    /// A statement setting the session's own statement time limit, which tethered manages.
+    const SET_SESSION_TIME_LIMIT: &'static str;
+
     /// A query counting the statements the server is running whose text contains the
     /// bound pattern (`%marker%`), excluding its own.
     const RUNNING: &'static str;
@@ -97,6 +100,7 @@ impl Backend for Postgres {
     }
 
     const SLEEP: &'static str = "pg_sleep";
+    const SET_SESSION_TIME_LIMIT: &'static str = "SET statement_timeout = 7000";
     const SESSION_ID: &'static str = "SELECT pg_backend_pid()";
     const RUNNING: &'static str = "SELECT count(*) FROM pg_stat_activity \
          WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()";
@@ -148,6 +152,7 @@ impl Backend for MySql {
     }
 
     const SLEEP: &'static str = "SLEEP";
+    const SET_SESSION_TIME_LIMIT: &'static str = "SET SESSION max_statement_time = 7";
     const SESSION_ID: &'static str = "SELECT CONNECTION_ID()";
     const RUNNING: &'static str = "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
          WHERE COMMAND = 'Query' AND INFO LIKE ? AND ID <> CONNECTION_ID()";

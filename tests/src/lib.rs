@@ -17,6 +17,7 @@ pub mod fields;
 pub mod filters;
 pub mod models;
 pub mod race;
+pub mod statement_text;
 pub mod transactions;
 
 pub use backend::{Backend, MySql, Postgres, Stage};
@@ -72,6 +73,10 @@ macro_rules! suite {
                 ],
                 race: [
                     stops_racing_completion_never_reach_a_later_statement,
+                ],
+                statement_text: [
+                    a_text_of_several_statements_is_refused_and_none_of_it_runs,
+                    a_callers_own_session_time_limit_is_refused,
                 ],
                 bad_input: [
                     decode_errors_name_the_column_and_the_type,
