@@ -25,6 +25,15 @@ pub trait Driver: Send + Sync + 'static {
     /// Whether `INSERT ... RETURNING` gives back the inserted row. Without it, a model
     /// insert reads the row back by its key on the same connection.
     const INSERT_RETURNING: bool;
+    /// Whether a `COMMIT` that the server stopped (it ended with the server's "interrupted"
+    /// or statement-timeout error) is known to have rolled back. PostgreSQL takes
+    /// interrupts during a commit only before its commit record is written (deferred
+    /// triggers and constraints); after that they are held off, and a cancel of a
+    /// synchronous-replication wait is only a warning on a commit that succeeds. Where this
+    /// is `false`, a stopped commit is reported as [`StatementOutcome::Unknown`].
+    ///
+    /// [`StatementOutcome::Unknown`]: crate::StatementOutcome::Unknown
+    const STOPPED_COMMIT_ROLLS_BACK: bool;
 
     /// Opens a new connection.
     ///

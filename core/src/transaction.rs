@@ -40,9 +40,18 @@ impl<D: Driver> Transaction<D> {
     ///
     /// If the transaction's context (or `ctx`) has already ended, the transaction is rolled
     /// back instead and the cause is returned with [`StatementOutcome::NotSent`]. If `ctx`
-    /// ends while `COMMIT` runs, the commit may or may not have happened: the error says
-    /// [`StatementOutcome::Unknown`] (or [`StatementOutcome::Completed`] when the server
-    /// finished it), never that it was rolled back.
+    /// ends while `COMMIT` runs, the server is asked to stop it, and the error says what
+    /// the server can tell: [`StatementOutcome::Stopped`] where a stopped commit is known to
+    /// have rolled back (PostgreSQL: see [`Driver::STOPPED_COMMIT_ROLLS_BACK`]),
+    /// [`StatementOutcome::Completed`] when the commit finished first, and
+    /// [`StatementOutcome::Unknown`] otherwise (a stop on MySQL/MariaDB, a stop not yet
+    /// confirmed, a lost connection), never that it rolled back when it may not have.
+    ///
+    /// What bounds a commit on the server: tethered's stop request, whenever the context
+    /// ends. PostgreSQL's `statement_timeout` does not bound the work a commit does
+    /// (deferred triggers and constraints), so a client that vanishes mid-commit leaves that
+    /// work to finish (PostgreSQL 17's `transaction_timeout` would bound it; tethered does
+    /// not set it).
     ///
     /// Not cancel safe: dropped mid-commit, whether the transaction committed is unknown.
     pub async fn commit(mut self, ctx: &Ctx) -> Result<()> {
@@ -53,11 +62,16 @@ impl<D: Driver> Transaction<D> {
         }
         match connection.execute(ctx, "COMMIT").await {
             Ok(_) => Ok(()),
-            // Even a stop the server confirmed may come after the commit became durable
-            // (PostgreSQL's synchronous-replication wait, for one).
             Err(Error::Canceled {
                 cause,
                 outcome: StatementOutcome::Stopped,
+            }) if D::STOPPED_COMMIT_ROLLS_BACK => Err(Error::Canceled {
+                cause,
+                outcome: StatementOutcome::Stopped,
+            }),
+            Err(Error::Canceled {
+                cause,
+                outcome: StatementOutcome::Stopped | StatementOutcome::Stopping,
             }) => Err(Error::Canceled {
                 cause,
                 outcome: StatementOutcome::Unknown,

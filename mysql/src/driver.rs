@@ -69,6 +69,10 @@ impl Driver for MySql {
     // connection, and reading the row back by its key works on both.
     const INSERT_RETURNING: bool = false;
 
+    // A kill reaching a COMMIT in the binary log's group commit is not documented to roll
+    // it back.
+    const STOPPED_COMMIT_ROLLS_BACK: bool = false;
+
     async fn connect(&self) -> Result<MyConnection> {
         // First the line to cancel it by: no connection is handed out that cannot be stopped.
         self.kill_lines.open().await?;

@@ -58,6 +58,7 @@ impl<T: PgTls> Driver for Postgres<T> {
     type Connection = PgConnection<T>;
     type QueryBuilder = tethered_core::sea_query::PostgresQueryBuilder;
     const INSERT_RETURNING: bool = true;
+    const STOPPED_COMMIT_ROLLS_BACK: bool = true;
 
     async fn connect(&self) -> Result<PgConnection<T>> {
         let (client, cancel_target) = hosts::connect(&self.config, &self.tls).await?;

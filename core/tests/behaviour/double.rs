@@ -140,6 +140,7 @@ impl Driver for FakeDriver {
     type Connection = FakeConnection;
     type QueryBuilder = PostgresQueryBuilder;
     const INSERT_RETURNING: bool = true;
+    const STOPPED_COMMIT_ROLLS_BACK: bool = false;
 
     async fn connect(&self) -> Result<FakeConnection> {
         let connecting = self.0.connect_millis.load(Ordering::SeqCst);

@@ -89,6 +89,28 @@ impl Observer {
         }
     }
 
+    /// Waits until session `pid` runs exactly `query`; panics after `within`.
+    pub async fn wait_session_running(&self, pid: i32, query: &str, within: Duration) {
+        let ctx = Ctx::background().with_timeout(within);
+        loop {
+            let seen = Sql::new(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE pid = $1 AND state = 'active' AND query = $2",
+            )
+            .bind(pid)
+            .bind(query);
+            let (count,): (i64,) = self
+                .pool
+                .fetch_one(&ctx, seen)
+                .await
+                .unwrap_or_else(|error| panic!("session {pid} never ran {query:?}: {error}"));
+            if count > 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     /// How long until no statement carrying `marker` runs; panics after `within`.
     pub async fn time_until_gone(&self, marker: &str, within: Duration) -> Duration {
         let start = Instant::now();
