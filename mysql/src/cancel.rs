@@ -24,6 +24,45 @@ use crate::error::connect_error;
 /// closed again after use.
 const IDLE_LINES: usize = 4;
 
+/// How many new lines a kill opens to reach the server its target is on, before it gives
+/// up (behind a load balancer, each may land on another server).
+const LINE_ATTEMPTS: usize = 4;
+
+/// Which server a session is on, as the server says itself (host name, port, server id):
+/// a `KILL QUERY <id>` sent from a session on another server (another backend of a load
+/// balancer, another address of the name) would stop whatever runs there under that id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ServerIdentity(Arc<str>);
+
+impl ServerIdentity {
+    /// The select-list expression that reads it.
+    pub(crate) const EXPRESSION: &str = "CONCAT_WS(':', @@hostname, @@port, @@server_id)";
+
+    pub(crate) fn new(said: String) -> ServerIdentity {
+        ServerIdentity(said.into())
+    }
+
+    async fn of(conn: &mut Conn) -> mysql_async::Result<ServerIdentity> {
+        let said: Option<String> = conn
+            .query_first(format!("SELECT {}", ServerIdentity::EXPRESSION))
+            .await?;
+        Ok(ServerIdentity::new(said.unwrap_or_default()))
+    }
+}
+
+impl std::fmt::Display for ServerIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One kill line, and the server it is on.
+#[derive(Debug)]
+struct KillLine {
+    server: ServerIdentity,
+    conn: Conn,
+}
+
 /// The connections kill requests travel on: opened on need, kept idle for the next
 /// request, reopened when the server has closed them.
 #[derive(Debug)]
@@ -32,7 +71,7 @@ pub(crate) struct KillLines {
     /// Idle lines. A line is taken out for one request and put back only once that request
     /// has completed: a request abandoned half-way takes its line with it, so no reply of
     /// it can be read later. The lock is never held across an await.
-    idle: Mutex<Vec<Conn>>,
+    idle: Mutex<Vec<KillLine>>,
 }
 
 impl KillLines {
@@ -43,30 +82,58 @@ impl KillLines {
         }
     }
 
-    fn idle(&self) -> MutexGuard<'_, Vec<Conn>> {
+    fn idle(&self) -> MutexGuard<'_, Vec<KillLine>> {
         // A list of connections stays consistent whatever panicked while holding it.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Opens a line now unless one is idle, so the first cancel need not connect (and a
-    /// server out of connections is found at connect, not at cancel). Kills in flight meanwhile
-    /// never wait for it: they take lines of their own.
+    /// An idle line to `server`, if there is one.
+    fn take_idle(&self, server: &ServerIdentity) -> Option<KillLine> {
+        let mut idle = self.idle();
+        let index = idle.iter().rposition(|line| line.server == *server)?;
+        Some(idle.swap_remove(index))
+    }
+
+    /// Makes sure a line to `server` is open, so the first cancel of a connection there
+    /// need not connect (and a server out of connections is found at connect, not at
+    /// cancel). Kills in flight meanwhile never wait for it: they take lines of their own.
     ///
     /// Cancel safe: dropped, the lines stay as they were.
-    pub(crate) async fn open(&self) -> Result<()> {
-        if self.idle().is_empty() {
-            let line = self.connect().await?;
-            self.put_back(line);
+    pub(crate) async fn open(&self, server: &ServerIdentity) -> Result<()> {
+        if self.idle().iter().any(|line| line.server == *server) {
+            return Ok(());
         }
+        let line = self.line_to(server).await?;
+        self.put_back(line);
         Ok(())
     }
 
-    async fn connect(&self) -> Result<Conn> {
-        Conn::new(self.opts.clone()).await.map_err(connect_error)
+    /// A new line to `server`; lines that land on another server are kept for it.
+    async fn line_to(&self, server: &ServerIdentity) -> Result<KillLine> {
+        for _ in 0..LINE_ATTEMPTS {
+            let mut conn = Conn::new(self.opts.clone())
+                .await
+                .map_err(connect_error)?;
+            let line = KillLine {
+                server: ServerIdentity::of(&mut conn).await.map_err(connect_error)?,
+                conn,
+            };
+            if line.server == *server {
+                return Ok(line);
+            }
+            self.put_back(line);
+        }
+        Err(Error::connection(
+            format!(
+                "could not open a kill line to {server}, the server the connection is on: \
+                 {LINE_ATTEMPTS} lines in a row landed on other servers"
+            ),
+            None,
+        ))
     }
 
-    fn put_back(&self, line: Conn) {
-        if line.is_disconnected() {
+    fn put_back(&self, line: KillLine) {
+        if line.conn.is_disconnected() {
             return;
         }
         let mut idle = self.idle();
@@ -75,13 +142,12 @@ impl KillLines {
         }
     }
 
-    /// Sends `KILL QUERY <connection_id>` on a line of its own and waits for the server's
-    /// answer.
-    async fn kill_query(&self, connection_id: u32) -> Result<()> {
+    /// Sends `KILL QUERY <connection_id>` on a line of its own to `server`, and waits for
+    /// the server's answer.
+    async fn kill_query(&self, connection_id: u32, server: &ServerIdentity) -> Result<()> {
         let kill = format!("KILL QUERY {connection_id}");
-        let idle = self.idle().pop();
-        if let Some(mut line) = idle {
-            match line.query_drop(&kill).await {
+        if let Some(mut line) = self.take_idle(server) {
+            match line.conn.query_drop(&kill).await {
                 Ok(()) => {
                     self.put_back(line);
                     return Ok(());
@@ -96,8 +162,8 @@ impl KillLines {
                 }
             }
         }
-        let mut line = self.connect().await?;
-        let killed = line.query_drop(&kill).await;
+        let mut line = self.line_to(server).await?;
+        let killed = line.conn.query_drop(&kill).await;
         self.put_back(line);
         killed.map_err(kill_error)
     }
@@ -124,6 +190,7 @@ fn kill_error(error: mysql_async::Error) -> Error {
 #[derive(Clone, Debug)]
 pub struct MyCanceller {
     connection_id: u32,
+    server: ServerIdentity,
     lines: Arc<KillLines>,
     requests: Arc<AtomicU64>,
 }
@@ -133,11 +200,13 @@ impl MyCanceller {
     /// the commands of one statement.
     pub(crate) fn new(
         connection_id: u32,
+        server: ServerIdentity,
         lines: Arc<KillLines>,
         requests: Arc<AtomicU64>,
     ) -> MyCanceller {
         MyCanceller {
             connection_id,
+            server,
             lines,
             requests,
         }
@@ -152,6 +221,8 @@ impl Canceller for MyCanceller {
         // Counted first: a statement between its prepare and its execute sees it and does
         // not execute, since the kill lands on an idle connection and is cleared.
         self.requests.fetch_add(1, Ordering::SeqCst);
-        self.lines.kill_query(self.connection_id).await
+        self.lines
+            .kill_query(self.connection_id, &self.server)
+            .await
     }
 }

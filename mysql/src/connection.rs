@@ -13,7 +13,7 @@ use tethered_core::server_deadline::refuse_managed_setting;
 use tethered_core::{Connection, Ctx, Error, Executed, Result};
 
 use crate::bind::params;
-use crate::cancel::{KillLines, MyCanceller};
+use crate::cancel::{KillLines, MyCanceller, ServerIdentity};
 use crate::error::{interrupted_before_execution, statement_error};
 use crate::flavour::Flavour;
 use crate::row::MyRow;
@@ -27,6 +27,8 @@ use crate::single_statement::refuse_several;
 pub struct MyConnection {
     conn: Conn,
     flavour: Flavour,
+    /// The server the session is on: its kills must be sent there.
+    server: ServerIdentity,
     kill_lines: Arc<KillLines>,
     /// Cancels asked for on this connection, shared with its cancellers.
     cancel_requests: Arc<AtomicU64>,
@@ -55,10 +57,16 @@ impl std::fmt::Debug for MyConnection {
 }
 
 impl MyConnection {
-    pub(crate) fn new(conn: Conn, flavour: Flavour, kill_lines: Arc<KillLines>) -> MyConnection {
+    pub(crate) fn new(
+        conn: Conn,
+        flavour: Flavour,
+        server: ServerIdentity,
+        kill_lines: Arc<KillLines>,
+    ) -> MyConnection {
         MyConnection {
             conn,
             flavour,
+            server,
             kill_lines,
             cancel_requests: Arc::new(AtomicU64::new(0)),
             broken: false,
@@ -153,6 +161,7 @@ impl Connection for MyConnection {
     fn canceller(&self) -> MyCanceller {
         MyCanceller::new(
             self.conn.id(),
+            self.server.clone(),
             Arc::clone(&self.kill_lines),
             Arc::clone(&self.cancel_requests),
         )

@@ -6,7 +6,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
 use tethered_core::{Ctx, Driver, Error, Pool, PoolOptions, Result};
 
-use crate::cancel::KillLines;
+use crate::cancel::{KillLines, ServerIdentity};
 use crate::connection::MyConnection;
 use crate::error::connect_error;
 use crate::flavour::Flavour;
@@ -74,24 +74,30 @@ impl Driver for MySql {
     const STOPPED_COMMIT_ROLLS_BACK: bool = false;
 
     async fn connect(&self) -> Result<MyConnection> {
-        // First the line to cancel it by: no connection is handed out that cannot be stopped.
-        self.kill_lines.open().await?;
         let mut conn = Conn::new(self.opts.clone()).await.map_err(connect_error)?;
-        let flavour = set_up(&mut conn).await.map_err(connect_error)?;
+        let (flavour, server) = set_up(&mut conn).await.map_err(connect_error)?;
+        // Then the line to cancel it by, on the same server: no connection is handed out
+        // that cannot be stopped.
+        self.kill_lines.open(&server).await?;
         Ok(MyConnection::new(
             conn,
             flavour,
+            server,
             Arc::clone(&self.kill_lines),
         ))
     }
 }
 
-/// Makes the session strict and reads which server it is.
-async fn set_up(conn: &mut Conn) -> mysql_async::Result<Flavour> {
+/// Makes the session strict and reads which server it is (its flavour, and its identity
+/// for kills).
+async fn set_up(conn: &mut Conn) -> mysql_async::Result<(Flavour, ServerIdentity)> {
     conn.query_drop(
         "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES')",
     )
     .await?;
-    let version: Option<String> = conn.query_first("SELECT @@version").await?;
-    Ok(Flavour::from_version(&version.unwrap_or_default()))
+    let said: Option<(String, String)> = conn
+        .query_first(format!("SELECT @@version, {}", ServerIdentity::EXPRESSION))
+        .await?;
+    let (version, server) = said.unwrap_or_default();
+    Ok((Flavour::from_version(&version), ServerIdentity::new(server)))
 }
