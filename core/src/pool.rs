@@ -28,8 +28,11 @@ pub struct PoolOptions {
     pub acquire_timeout: Duration,
     /// After asking the server to stop a statement, how long to keep asking and waiting for
     /// it to end before closing the connection and reporting the outcome as unknown
-    /// (default 1 s, at most an hour). The stop runs in the background for this long,
-    /// owning the connection (and its place in the pool).
+    /// (default 3 s, at most an hour). The stop runs in the background for this long,
+    /// owning the connection (and its place in the pool); callers wait only `stop_wait`.
+    /// The default outlasts MariaDB's own wait in `KILL`: up to 2 s
+    /// (`SECONDS_TO_WAIT_FOR_KILL`) while the target holds a mutex the killer needs, as
+    /// several `SLEEP()`s at once do, during which the statement cannot end either.
     pub cancel_grace: Duration,
     /// How long a caller whose context ended mid-statement waits for the server to confirm
     /// the stop before it gets [`StatementOutcome::Stopping`](crate::StatementOutcome) and
@@ -44,7 +47,7 @@ impl Default for PoolOptions {
         PoolOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(30),
-            cancel_grace: Duration::from_secs(1),
+            cancel_grace: Duration::from_secs(3),
             stop_wait: Duration::from_millis(10),
         }
     }

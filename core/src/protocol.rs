@@ -11,14 +11,16 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout_at};
 
 use crate::connection::Slot;
-use crate::driver::{Canceller as _, Connection, Driver};
+use crate::driver::{self, Canceller as _, Connection, Driver};
 use crate::error::{DatabaseErrorKind, Error, Result, StatementOutcome};
 use crate::pool::Pooled;
 
@@ -119,26 +121,30 @@ where
     }
 }
 
-/// After a stop request has completed, how long to wait for the statement to end before
-/// asking again, at first: at least this, or as long as the request itself took (on a slow
-/// network the statement's error is still on its way), doubling with each request sent.
+/// How long after a stop request the next one goes out, at first, if the statement is
+/// still running; each later pause doubles, up to [`ASK_AGAIN_AT_MOST`].
 const ASK_AGAIN_AFTER: Duration = Duration::from_millis(20);
 
-/// The longest wait between two stop requests.
+/// The longest pause between two stop requests.
 const ASK_AGAIN_AT_MOST: Duration = Duration::from_millis(250);
+
+/// How many stop requests may be on their way at once: a request delayed by a slow
+/// network or a busy server does not hold back the next.
+const REQUESTS_AT_ONCE: usize = 3;
 
 /// Asks the server to stop the statement until it has ended, at most `grace` in all.
 ///
-/// One request is not enough: PostgreSQL drops a cancel that reaches a backend waiting for
-/// the client's next message (between a statement's prepare and its execute, say), and a
-/// `KILL QUERY` that reaches a MariaDB session between two commands is cleared when the
-/// next one starts. So while the statement runs the request is sent again, on a schedule
-/// that backs off, one request at a time.
+/// One request is not always enough: PostgreSQL drops a cancel that reaches a backend
+/// waiting for the client's next message (between a statement's prepare and its execute,
+/// say). So where a completed request can have been lost
+/// ([`Canceller::COMPLETED_REQUEST_CAN_BE_LOST`](crate::Canceller)), it is sent again
+/// while the statement runs, on a schedule that backs off, whether or not the earlier ones
+/// have completed; a request that failed is sent again on every backend.
 ///
 /// The connection is kept only when the statement ended with the server's "interrupted"
 /// error and every request sent has completed: that proves each request was consumed and
 /// nothing of it can hit a later statement. A statement that ends any other way closes its
-/// connection, so the report goes out at once, without waiting for a request in flight (on
+/// connection, so the report goes out at once, without waiting for requests in flight (on
 /// a starved machine PostgreSQL can take tens of milliseconds to close a cancel socket,
 /// while the server's own timer has already stopped the statement).
 async fn stop<D, L, T>(
@@ -151,33 +157,54 @@ where
     L: Future<Output = (Pooled<D>, Result<T>)>,
 {
     let give_up = Instant::now() + grace;
+    let can_be_lost = <Canceller<D> as driver::Canceller>::COMPLETED_REQUEST_CAN_BE_LOST;
     let asking = async {
+        let mut requests = FuturesUnordered::new();
         let mut every_request_completed = true;
+        // The first request goes out at once; when the next one is due, if one is.
+        requests.push(canceller.cancel());
         let mut pause = ASK_AGAIN_AFTER;
+        let mut next_request = can_be_lost.then(|| Instant::now() + pause);
         loop {
-            let asked = Instant::now();
-            let mut request = pin!(canceller.cancel());
+            let due = next_request.unwrap_or(give_up);
             tokio::select! {
                 biased;
                 landed = landing.as_mut() => {
-                    // This request is still on its way: wait for it only if the connection
-                    // could be kept once it has completed.
                     let interrupted = matches!(
                         &landed.1,
                         Err(error) if server_stop(error) == Some(DatabaseErrorKind::Interrupted)
                     );
+                    // Requests still on their way are waited for only if the connection
+                    // can be kept once they have completed.
                     let completed = interrupted
                         && every_request_completed
-                        && matches!(timeout_at(give_up, request).await, Ok(Ok(())));
+                        && timeout_at(give_up, async {
+                            while let Some(sent) = requests.next().await {
+                                let sent: Result<()> = sent;
+                                if sent.is_err() {
+                                    return false;
+                                }
+                            }
+                            true
+                        })
+                        .await
+                        .unwrap_or(false);
                     return (landed, completed);
                 }
-                sent = &mut request => every_request_completed &= sent.is_ok(),
+                Some(sent) = requests.next(), if !requests.is_empty() => {
+                    if sent.is_err() {
+                        every_request_completed = false;
+                        next_request.get_or_insert_with(|| Instant::now() + pause);
+                    }
+                }
+                () = tokio::time::sleep_until(due),
+                    if next_request.is_some() && requests.len() < REQUESTS_AT_ONCE =>
+                {
+                    requests.push(canceller.cancel());
+                    pause = (pause * 2).min(ASK_AGAIN_AT_MOST);
+                    next_request = can_be_lost.then(|| Instant::now() + pause);
+                }
             }
-            pause = pause.max(asked.elapsed());
-            if let Ok(landed) = tokio::time::timeout(pause, landing.as_mut()).await {
-                return (landed, every_request_completed);
-            }
-            pause = (pause * 2).min(ASK_AGAIN_AT_MOST);
         }
     };
     let Ok(((mut object, result), every_request_completed)) = timeout_at(give_up, asking).await

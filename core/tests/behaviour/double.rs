@@ -163,6 +163,11 @@ impl Driver for FakeDriver {
 
 #[derive(Debug, Default)]
 struct Session {
+    /// A statement is running: a stop request that arrives while none runs is discarded,
+    /// as PostgreSQL discards a cancel that reaches an idle backend and MariaDB clears a
+    /// kill flag when the next statement starts. One that arrives while a statement runs,
+    /// and is not consumed by it, hits whatever runs next.
+    busy: AtomicBool,
     pending_cancel: AtomicBool,
     wake: Notify,
 }
@@ -185,11 +190,13 @@ fn interrupted(kind: DatabaseErrorKind) -> Error {
         .into()
 }
 
-/// Decrements the server's running count however the statement ends, dropped included.
-struct Running<'a>(&'a Server);
+/// Decrements the server's running count, and marks the session idle, however the
+/// statement ends, dropped included.
+struct Running<'a>(&'a Server, &'a Session);
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
+        self.1.busy.store(false, Ordering::SeqCst);
         self.0.running.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -203,7 +210,8 @@ impl FakeConnection {
             .expect("server log")
             .push((self.id, sql.to_owned()));
         server.running.fetch_add(1, Ordering::SeqCst);
-        let _running = Running(server);
+        let _running = Running(server, &self.session);
+        self.session.busy.store(true, Ordering::SeqCst);
         let result = self.statement(sql).await;
         if let Err(error) = &result
             && error
@@ -329,6 +337,8 @@ pub struct FakeCanceller {
 }
 
 impl Canceller for FakeCanceller {
+    const COMPLETED_REQUEST_CAN_BE_LOST: bool = true;
+
     async fn cancel(&self) -> Result<()> {
         self.server.cancels.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(self.server.cancel_delay).await;
@@ -340,7 +350,7 @@ impl Canceller for FakeCanceller {
         let lost = self.server.lose_cancels.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
             n.checked_sub(1)
         });
-        if lost.is_ok() {
+        if lost.is_ok() || !self.session.busy.load(Ordering::SeqCst) {
             return Ok(());
         }
         self.session.pending_cancel.store(true, Ordering::SeqCst);
