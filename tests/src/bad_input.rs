@@ -110,7 +110,8 @@ pub async fn malformed_statements_and_urls_are_clear_errors<B: Logins>() {
     stage.finish().await;
 }
 
-/// How a backend refuses a connection, for [`refused_logins_say_why`].
+/// How a backend refuses a connection, for
+/// [`malformed_statements_and_urls_are_clear_errors`].
 pub trait Logins: Backend {
     /// A pool on the test server as `user` (with `password`), in `database` or else the
     /// URL's own.
