@@ -20,9 +20,10 @@ async fn main() -> Result<()> {
     let db = connect(&connecting, &url, PoolOptions::default())
         .await
         .inspect_err(|error| {
-            eprintln!(
-                "cannot reach PostgreSQL at {url}: {error}\nstart it with scripts/ensure-databases"
-            );
+            eprintln!("cannot reach PostgreSQL at {url}: {error}");
+            if nothing_listens(error) {
+                eprintln!("start it with scripts/ensure-databases");
+            }
         })?;
 
     // 1. A typed query with a bound value.
@@ -70,6 +71,14 @@ async fn main() -> Result<()> {
         committed.expect_err("rolled back")
     );
     Ok(())
+}
+
+/// Whether connecting failed because nothing listens at the address (rather than, say, an
+/// unknown role, which starting a server would not fix).
+fn nothing_listens(error: &Error) -> bool {
+    std::iter::successors(std::error::Error::source(error), |cause| cause.source())
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
 }
 
 /// How long until pg_stat_activity shows no statement tagged `quickstart` running.

@@ -1,4 +1,36 @@
-#![doc = include_str!("../README.md")]
+//! Queries tethered to a context: every call that reaches a database takes a [`&Ctx`](Ctx)
+//! first, and when that context ends — cancelled, its deadline passed, or the future
+//! dropped — the statement stops **on the database server**, the connection is reused only
+//! once the server confirms the stop, and the caller gets an [`Error`] that says what
+//! happened.
+//!
+//! - [`Ctx`] is the context: a tree of cancellation with deadlines and typed values.
+//! - `tethered::postgres` (feature `postgres`) and `tethered::mysql` (feature `mysql`) are
+//!   the backends; their `connect` opens a [`Pool`], which is an [`Executor`].
+//! - `#[derive(`[`Model`]`)]` maps a struct to a table; [`context_first`] makes the compiler
+//!   refuse your own async functions whose first parameter is not `&Ctx`.
+//! - `tethered::axum` (feature `axum`) gives every HTTP request a context that ends when
+//!   the client hangs up or the request's deadline passes.
+//! - [`prelude`] is what most code imports.
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # async fn run() -> tethered::Result<()> {
+//! use std::time::Duration;
+//! use tethered::prelude::*;
+//! use tethered::PoolOptions;
+//!
+//! let root = Ctx::background();
+//! let db = tethered::postgres::connect(&root, "postgres://postgres@127.0.0.1/test", PoolOptions::default()).await?;
+//! let request = root.with_timeout(Duration::from_millis(100));
+//! let error = db.execute(&request, "SELECT pg_sleep(10)").await.unwrap_err();
+//! assert!(error.is_deadline_exceeded()); // and the sleep is gone from the server
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The README (in the repository) shows how to add the crate, its features, pool options,
+//! TLS and what errors look like.
 
 pub use tethered_core::{
     BoxError, Cause, Column, ColumnInfo, ColumnRef, Comparable, Ctx, DatabaseError,
@@ -10,12 +42,14 @@ pub use tethered_core::{
 mod derive_docs;
 pub use derive_docs::{Model, context_first};
 
-/// The PostgreSQL backend: [`postgres::connect`] opens a pool.
+// Inlined, so `cargo doc --no-deps` shows the backends' items and docs here rather than a
+// bare link to crates it did not document. Their crate docs are the modules' docs.
 #[cfg(feature = "postgres")]
+#[doc(inline)]
 pub use tethered_postgres as postgres;
 
-/// The MySQL/MariaDB backend: [`mysql::connect`] opens a pool.
 #[cfg(feature = "mysql")]
+#[doc(inline)]
 pub use tethered_mysql as mysql;
 
 #[cfg(feature = "axum")]

@@ -5,6 +5,11 @@
 //! When a client disconnects, hyper drops the handler's future; the request's context is
 //! cancelled and the statement the repository was running stops on the database server.
 //! When the request's deadline passes, the statement stops too, and the client gets 504.
+//!
+//! Each repository keeps its table in a namespace of its own on the shared server (a
+//! PostgreSQL schema, a MariaDB database, named `http_service_<random hex>`), so
+//! services and tests running at once never share or drop each other's rows, and
+//! [`Repository::remove`] leaves the server as it found it.
 
 use std::sync::Arc;
 
@@ -21,8 +26,11 @@ use tethered::sea_query::{Alias, ColumnDef, Table};
 pub mod backend;
 pub use backend::Backend;
 use backend::{Db, on_pool};
+#[path = "namespace.rs"]
+mod namespace;
+use namespace::unique;
 
-/// A user, stored in `http_service_users` (a name no other example or test uses).
+/// A user, stored in `http_service_users` in the repository's namespace.
 #[derive(Model, Serialize, Clone, Debug, PartialEq)]
 #[tethered(table = "http_service_users")]
 pub struct User {
@@ -38,29 +46,54 @@ const MAX_SLEEP_SECS: f64 = 3600.0;
 /// (checked at compile time by `#[context_first]`) and runs under it.
 pub struct Repository {
     db: Db,
+    backend: Backend,
+    namespace: String,
 }
 
 #[context_first]
 impl Repository {
-    /// Opens a pool on `backend`, within `ctx`.
+    /// Creates a namespace of its own on `backend` and opens a pool in it, within `ctx`.
     pub async fn connect(ctx: &Ctx, backend: Backend) -> Result<Repository> {
-        let db = Db::connect(ctx, backend, PoolOptions::default()).await?;
-        Ok(Repository { db })
+        let namespace = unique("http_service");
+        let one = PoolOptions {
+            max_connections: 1,
+            ..PoolOptions::default()
+        };
+        let admin = Db::connect(ctx, backend, one).await?;
+        let create = backend.create_namespace(&namespace);
+        on_pool!(&admin, pool => pool.execute(ctx, create).await)?;
+        match Db::connect_in(ctx, backend, &namespace, PoolOptions::default()).await {
+            Ok(db) => Ok(Repository {
+                db,
+                backend,
+                namespace,
+            }),
+            Err(error) => {
+                let drop_namespace = backend.drop_namespace(&namespace);
+                // Best effort: the error to report is the first one.
+                let _ = on_pool!(&admin, pool => pool.execute(ctx, drop_namespace).await);
+                Err(error)
+            }
+        }
     }
 
-    /// Creates the users' table if it is missing, with a first user if it has none.
+    /// Creates the users' table, with a first user.
     pub async fn set_up(&self, ctx: &Ctx) -> Result<()> {
         self.create_table(ctx).await?;
-        if self.count_users(ctx).await? == 0 {
-            self.add_user(ctx, "Ada Lovelace").await?;
-        }
+        self.add_user(ctx, "Ada Lovelace").await?;
+        Ok(())
+    }
+
+    /// Drops the repository's namespace, its table and its rows.
+    pub async fn remove(&self, ctx: &Ctx) -> Result<()> {
+        let drop_namespace = self.backend.drop_namespace(&self.namespace);
+        on_pool!(&self.db, pool => pool.execute(ctx, drop_namespace).await)?;
         Ok(())
     }
 
     async fn create_table(&self, ctx: &Ctx) -> Result<()> {
         let create = Table::create()
             .table(Alias::new(User::TABLE))
-            .if_not_exists()
             .col(
                 ColumnDef::new(Alias::new(User::ID.name()))
                     .big_integer()
@@ -74,12 +107,8 @@ impl Repository {
                     .not_null(),
             )
             .to_owned();
-        match on_pool!(&self.db, pool => pool.execute(ctx, &create).await) {
-            // PostgreSQL: two services creating the table at the same moment can both pass
-            // IF NOT EXISTS, and the loser fails on the catalog's unique index.
-            Err(error) if error.code() == Some("23505") => Ok(()),
-            result => result.map(drop),
-        }
+        on_pool!(&self.db, pool => pool.execute(ctx, &create).await)?;
+        Ok(())
     }
 
     /// Stores a user named `name`; returns it with its id.
@@ -89,10 +118,6 @@ impl Repository {
             name: name.to_owned(),
         };
         on_pool!(&self.db, pool => user.insert(ctx, pool).await)
-    }
-
-    async fn count_users(&self, ctx: &Ctx) -> Result<u64> {
-        on_pool!(&self.db, pool => User::query().count(ctx, pool).await)
     }
 
     /// The user with id `id`; [`Error::RowNotFound`] if there is none.
@@ -133,11 +158,11 @@ impl Repository {
 }
 
 /// The service's routes, each request under a context from `layer`.
-pub fn router(repository: Repository, layer: RequestCtxLayer) -> Router {
+pub fn router(repository: Arc<Repository>, layer: RequestCtxLayer) -> Router {
     Router::new()
         .route("/users/{id}", get(user))
         .route("/slow", get(slow))
-        .with_state(Arc::new(repository))
+        .with_state(repository)
         .layer(layer)
 }
 

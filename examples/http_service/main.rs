@@ -11,6 +11,10 @@
 //! Options: `--backend postgres|mysql`, `--addr 127.0.0.1:PORT` (default 127.0.0.1:3000).
 //! The servers' URLs come from `TETHERED_POSTGRES_URL` and `TETHERED_MYSQL_URL`
 //! (`scripts/ensure-databases` starts local ones).
+//!
+//! Its table lives in a namespace of its own on the server (see `app.rs`). Ctrl-C stops
+//! the service: the requests still running are cancelled, their statements stop on the
+//! server, and the namespace is dropped.
 
 mod app;
 #[path = "../common/cli.rs"]
@@ -18,6 +22,7 @@ mod cli;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::{Backend, Repository};
@@ -69,16 +74,30 @@ async fn main() -> ExitCode {
 
 async fn serve(options: Options) -> Result<(), String> {
     let root = Ctx::background();
-    let backend = options.backend.name();
     let starting = root.with_timeout(Duration::from_secs(10));
     let repository = Repository::connect(&starting, options.backend)
         .await
         .map_err(|error| {
             format!(
-                "cannot reach {backend} at {}: {error} (scripts/ensure-databases starts it)",
+                "cannot reach {} at {}: {error} (scripts/ensure-databases starts it)",
+                options.backend.name(),
                 options.backend.url()
             )
         })?;
+    drop(starting);
+    let repository = Arc::new(repository);
+    let served = run(&root, &options, Arc::clone(&repository)).await;
+    let ending = root.with_timeout(Duration::from_secs(10));
+    let removed = repository
+        .remove(&ending)
+        .await
+        .map_err(|error| format!("cannot drop the service's namespace: {error}"));
+    served.and(removed)
+}
+
+/// Sets up the table and serves until Ctrl-C, which cancels the requests still running.
+async fn run(root: &Ctx, options: &Options, repository: Arc<Repository>) -> Result<(), String> {
+    let starting = root.with_timeout(Duration::from_secs(10));
     repository
         .set_up(&starting)
         .await
@@ -89,11 +108,20 @@ async fn serve(options: Options) -> Result<(), String> {
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", options.addr))?;
     let addr = listener.local_addr().unwrap_or(options.addr);
-    let app = app::router(repository, RequestCtxLayer::new(root));
+    let serving = root.child();
+    let app = app::router(repository, RequestCtxLayer::new(serving.ctx().clone()));
     println!(
-        "http_service ready on http://{addr} (backend {backend}): GET /users/1, GET /slow?secs=N"
+        "http_service ready on http://{addr} (backend {}): GET /users/1, GET /slow?secs=N",
+        options.backend.name()
     );
     axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            // Without a signal handler there is no Ctrl-C to wait for: serve until killed.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            serving.cancel("the service is shutting down");
+        })
         .await
         .map_err(|error| format!("serving failed: {error}"))
 }

@@ -17,10 +17,22 @@ const SESSION_ENDED: [u16; 5] = [
     4031,
 ];
 
-/// A failure to open a connection.
+/// A failure to open a connection, saying why once: the server's message with its error
+/// number and SQLSTATE (`Access denied for user ...`, `Unknown database ...`), or the
+/// socket's error (`Connection refused (os error 111)`), without mysql_async's doubled
+/// "Input/output error: Input/output error:" prefix. The server's messages never contain
+/// the password.
 pub(crate) fn connect_error(error: mysql_async::Error) -> Error {
+    let reason = match &error {
+        mysql_async::Error::Server(server) => format!(
+            "{} (error {}, SQLSTATE {})",
+            server.message, server.code, server.state
+        ),
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+        other => other.to_string(),
+    };
     Error::connection(
-        format!("could not connect to MySQL/MariaDB: {error}"),
+        format!("could not connect to MySQL/MariaDB: {reason}"),
         Some(error.into()),
     )
 }

@@ -1,5 +1,10 @@
-//! The MySQL/MariaDB backend of tethered, on mysql_async. Not for direct use: depend on
-//! `tethered` with the `mysql` feature.
+//! The MySQL/MariaDB backend of tethered, on mysql_async: `tethered::mysql` with the
+//! `mysql` feature (the `tethered-mysql` crate is not for direct use).
+//!
+//! [`connect`] opens a [`MyPool`] from a URL (`mysql://user[:password]@host[:port]/db`,
+//! with mysql_async's URL parameters) and checks, under the caller's context, that a
+//! connection can be made; [`MySql::new`] takes `mysql_async::Opts` built in code. TLS is
+//! not supported yet: mysql_async is built without its TLS features.
 //!
 //! - [`MySql`] is the driver: connection options and the *kill line*, one connection per
 //!   driver (outside the pool) that cancels go over. Each pooled connection is one plain

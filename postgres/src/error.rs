@@ -4,10 +4,20 @@ use tethered_core::{DatabaseError, DatabaseErrorKind, Error};
 
 use crate::bind::BindError;
 
-/// A failure to open a connection.
+/// A failure to open a connection, saying why: the server's message and SQLSTATE (an
+/// unknown role or database, a refused password), or the driver's error with its causes
+/// (`error connecting to server: Connection refused (os error 111)`). tokio-postgres's own
+/// text of a server error is just "db error". Neither ever contains the password.
 pub(crate) fn connect_error(error: tokio_postgres::Error) -> Error {
+    let reason = match error.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => std::iter::successors(std::error::Error::source(&error), |cause| cause.source())
+            .fold(error.to_string(), |reason, cause| {
+                format!("{reason}: {cause}")
+            }),
+    };
     Error::connection(
-        format!("could not connect to PostgreSQL: {error}"),
+        format!("could not connect to PostgreSQL: {reason}"),
         Some(error.into()),
     )
 }

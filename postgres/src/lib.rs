@@ -1,5 +1,14 @@
-//! The PostgreSQL backend of tethered, on tokio-postgres. Not for direct use: depend on
-//! `tethered` with the `postgres` feature.
+//! The PostgreSQL backend of tethered, on tokio-postgres: `tethered::postgres` with the
+//! `postgres` feature (the `tethered-postgres` crate is not for direct use).
+//!
+//! [`connect`] opens a [`PgPool`] from a URL (`postgres://user[:password]@host[:port]/db`)
+//! and checks, under the caller's context, that a connection can be made. For TLS, or any
+//! setting a URL cannot carry, build a [`tokio_postgres::Config`] and a connector and pass
+//! both to [`Postgres::new`], then [`Pool::new`](tethered_core::Pool::new):
+//! `Pool::new(Postgres::new(config, tls), PoolOptions::default())`. Any connector that
+//! meets [`PgTls`] works — [`tokio_postgres::NoTls`], or those of postgres-openssl,
+//! postgres-native-tls and tokio-postgres-rustls — and the same connector carries the
+//! cancel requests, so a stop travels the way the statement did.
 //!
 //! - [`Postgres`] is the driver: a parsed configuration and a TLS connector.
 //! - [`PgConnection`] keeps a per-connection cache of prepared statements and sets the

@@ -10,8 +10,8 @@ mod app;
 mod server_view;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use app::backend::{self, Backend, Db};
 use axum::Router;
@@ -25,6 +25,7 @@ use tethered::axum::{
     GRPC_TIMEOUT, RequestCtx, RequestCtxLayer, X_REQUEST_ID, X_REQUEST_TIMEOUT, propagate_deadline,
 };
 use tethered::{Ctx, PoolOptions};
+use tethered_tests::backend::unique;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
@@ -41,6 +42,7 @@ struct Service {
     backend: Backend,
     addr: SocketAddr,
     observer: Db,
+    repository: Arc<app::Repository>,
 }
 
 impl Service {
@@ -53,7 +55,11 @@ impl Service {
             .set_up(&ctx)
             .await
             .expect("create the example's table");
-        let router = app::router(repository, RequestCtxLayer::new(Ctx::background()));
+        let repository = Arc::new(repository);
+        let router = app::router(
+            Arc::clone(&repository),
+            RequestCtxLayer::new(Ctx::background()),
+        );
         let addr = serve(router).await;
         let observer = Db::connect(&ctx, backend, PoolOptions::default())
             .await
@@ -62,7 +68,18 @@ impl Service {
             backend,
             addr,
             observer,
+            repository,
         }
+    }
+
+    /// Drops the service's namespace on the server. (A failed test leaves it behind; its
+    /// name is unique, so no later run trips over it.)
+    async fn finish(self) {
+        let ctx = Ctx::background().with_timeout(Duration::from_secs(10));
+        self.repository
+            .remove(&ctx)
+            .await
+            .expect("drop the service's namespace");
     }
 
     /// How long until the server shows a statement tagged `marker` running; fails the test
@@ -144,16 +161,6 @@ fn get_tagged(path: &str, marker: &str) -> hyper::http::request::Builder {
         .header(X_REQUEST_ID, marker)
 }
 
-/// A marker no other test, run or earlier run uses.
-fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.subsec_nanos());
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("http_{prefix}_{}_{nanos}_{n}", std::process::id())
-}
-
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
@@ -162,7 +169,7 @@ fn ms(duration: Duration) -> f64 {
 /// gone from the server within 100 ms of the disconnect.
 async fn a_client_disconnect_stops_the_statement(backend: Backend) {
     let service = Service::start(backend).await;
-    let marker = unique("disconnect");
+    let marker = unique("http_disconnect");
     let request = get_tagged("/slow?secs=10", &marker)
         .body(String::new())
         .unwrap();
@@ -196,13 +203,14 @@ async fn a_client_disconnect_stops_the_statement(backend: Backend) {
         gone <= STOP_BOUND,
         "the statement was gone only {gone:?} after the disconnect"
     );
+    service.finish().await;
 }
 
 /// `grpc-timeout: 300m` on a 10 s sleep: 504 within 300 ms + 100 ms, and the statement
 /// gone from the server.
 async fn a_request_deadline_answers_504_and_stops_the_statement(backend: Backend) {
     let service = Service::start(backend).await;
-    let marker = unique("deadline");
+    let marker = unique("http_deadline");
     let request = get_tagged("/slow?secs=10", &marker)
         .header(GRPC_TIMEOUT, "300m")
         .body(String::new())
@@ -215,6 +223,7 @@ async fn a_request_deadline_answers_504_and_stops_the_statement(backend: Backend
         "grpc-timeout 300m",
     )
     .await;
+    service.finish().await;
 }
 
 /// Two services in a chain: the first gets `X-Request-Timeout: 300` and calls the second
@@ -223,13 +232,14 @@ async fn a_request_deadline_answers_504_and_stops_the_statement(backend: Backend
 async fn a_propagated_deadline_is_honoured_downstream(backend: Backend) {
     let downstream = Service::start(backend).await;
     let upstream = serve(relay(downstream.addr)).await;
-    let marker = unique("propagated");
+    let marker = unique("http_propagated");
     let request = get_tagged("/relay", &marker)
         .header(X_REQUEST_TIMEOUT, "300")
         .body(String::new())
         .unwrap();
     let what = "X-Request-Timeout 300 upstream, propagated downstream";
     out_of_time(upstream, request, &downstream, &marker, what).await;
+    downstream.finish().await;
 }
 
 /// Sends `request`, whose budget is 300 ms, to `addr`, and asserts that the answer is 504
@@ -302,10 +312,9 @@ fn relay(downstream: SocketAddr) -> Router {
 async fn users_are_served(backend: Backend) {
     let service = Service::start(backend).await;
     let ctx = Ctx::background().with_timeout(Duration::from_secs(10));
-    let name = unique("user");
-    let stored = app::Repository::connect(&ctx, backend)
-        .await
-        .unwrap_or_else(|error| server_missing(backend, error))
+    let name = unique("http_user");
+    let stored = service
+        .repository
         .add_user(&ctx, &name)
         .await
         .expect("store a user");
@@ -324,6 +333,7 @@ async fn users_are_served(backend: Backend) {
     )
     .await;
     assert_eq!(missing.0, StatusCode::NOT_FOUND, "{}", missing.1);
+    service.finish().await;
 }
 
 /// One test per scenario and backend (named as `--backend` names it), each on a runtime of
