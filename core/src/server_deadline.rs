@@ -76,7 +76,10 @@ mod tests {
             "RESET statement_timeout",
             "SELECT set_config('statement_timeout', '100', false)",
         ] {
-            assert!(refuse_managed_setting(sql, "statement_timeout").is_err(), "{sql:?}");
+            assert!(
+                refuse_managed_setting(sql, "statement_timeout").is_err(),
+                "{sql:?}"
+            );
         }
         for sql in [
             "SELECT 1",
@@ -84,7 +87,10 @@ mod tests {
             "SHOW statement_timeout",
             "SELECT current_setting('statement_timeout')",
         ] {
-            assert!(refuse_managed_setting(sql, "statement_timeout").is_ok(), "{sql:?}");
+            assert!(
+                refuse_managed_setting(sql, "statement_timeout").is_ok(),
+                "{sql:?}"
+            );
         }
     }
 

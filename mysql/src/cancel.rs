@@ -111,9 +111,7 @@ impl KillLines {
     /// A new line to `server`; lines that land on another server are kept for it.
     async fn line_to(&self, server: &ServerIdentity) -> Result<KillLine> {
         for _ in 0..LINE_ATTEMPTS {
-            let mut conn = Conn::new(self.opts.clone())
-                .await
-                .map_err(connect_error)?;
+            let mut conn = Conn::new(self.opts.clone()).await.map_err(connect_error)?;
             let line = KillLine {
                 server: ServerIdentity::of(&mut conn).await.map_err(connect_error)?,
                 conn,

@@ -89,7 +89,9 @@ fn quoted(text: &[u8], quote: u8) -> usize {
 }
 
 fn line_comment(text: &[u8]) -> usize {
-    text.iter().position(|&byte| byte == b'\n').map_or(text.len(), |end| end + 1)
+    text.iter()
+        .position(|&byte| byte == b'\n')
+        .map_or(text.len(), |end| end + 1)
 }
 
 fn block_comment(text: &[u8]) -> usize {

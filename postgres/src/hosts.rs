@@ -33,7 +33,10 @@ pub(crate) async fn connect<T: PgTls>(config: &Config, tls: &T) -> Result<(Clien
             }
         };
         for target in targets {
-            match one_server(config, &server, &target).connect(tls.clone()).await {
+            match one_server(config, &server, &target)
+                .connect(tls.clone())
+                .await
+            {
                 Ok((client, connection)) => {
                     // The connection task ends by itself once the client is dropped.
                     tokio::spawn(connection);
@@ -57,7 +60,11 @@ struct Server {
 
 /// The configuration's servers, in the order tokio-postgres would try them.
 fn servers(config: &Config) -> Vec<Server> {
-    let (hosts, hostaddrs, ports) = (config.get_hosts(), config.get_hostaddrs(), config.get_ports());
+    let (hosts, hostaddrs, ports) = (
+        config.get_hosts(),
+        config.get_hostaddrs(),
+        config.get_ports(),
+    );
     let mut servers: Vec<Server> = (0..hosts.len().max(hostaddrs.len()))
         .map(|index| Server {
             host: hosts.get(index).cloned(),

@@ -260,7 +260,10 @@ pub async fn a_cancel_works_while_every_pooled_connection_is_busy<B: Backend>() 
             Some(StatementOutcome::Stopped)
         );
     }
-    assert!(returned <= PROMPTLY, "returned {returned:?} after the cancel");
+    assert!(
+        returned <= PROMPTLY,
+        "returned {returned:?} after the cancel"
+    );
     for marker in &markers {
         assert!(stage.time_until_gone(marker, Duration::from_secs(5)).await <= PROMPTLY);
     }
@@ -339,9 +342,6 @@ pub async fn the_server_stops_a_statement_by_itself_when_the_client_stops_partic
         "stopped before the deadline: {stopped_at:?}"
     );
     // Its limit is 512 ms (the 300 ms left, rounded up); the sleep would take 10 s.
-    assert!(
-        stopped_at < ms(512) + PROMPTLY,
-        "stopped at {stopped_at:?}"
-    );
+    assert!(stopped_at < ms(512) + PROMPTLY, "stopped at {stopped_at:?}");
     stage.finish().await;
 }

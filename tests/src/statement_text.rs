@@ -25,7 +25,10 @@ pub async fn a_text_of_several_statements_is_refused_and_none_of_it_runs<B: Back
         format!("SELECT 1; {}", insert("third")),
         format!("{};{}", insert("fourth"), B::sleep(3, "several")),
     ] {
-        refused(db.execute(ctx, text.as_str()).await, "one statement per call");
+        refused(
+            db.execute(ctx, text.as_str()).await,
+            "one statement per call",
+        );
     }
     let bound = Sql::new(format!(
         "INSERT INTO events (kind, amount) VALUES ({}, 1); SELECT 1",
@@ -38,10 +41,15 @@ pub async fn a_text_of_several_statements_is_refused_and_none_of_it_runs<B: Back
 
     // A trailing semicolon ends the one statement; strings and comments may hold them.
     let alone = format!("{}; -- a comment; with semicolons", insert("it''s; fine"));
-    db.execute(ctx, alone.as_str()).await.expect("one statement");
+    db.execute(ctx, alone.as_str())
+        .await
+        .expect("one statement");
     let stored = Event::query().all(ctx, db).await.expect("rows");
     assert_eq!(
-        stored.iter().map(|event| event.kind.as_str()).collect::<Vec<_>>(),
+        stored
+            .iter()
+            .map(|event| event.kind.as_str())
+            .collect::<Vec<_>>(),
         ["it's; fine"]
     );
     stage.finish().await;
@@ -57,6 +65,8 @@ pub async fn a_callers_own_session_time_limit_is_refused<B: Backend>() {
     );
 
     assert!(message.contains("with_timeout"), "{message}");
-    db.execute(ctx, "SELECT 1").await.expect("the connection is fine");
+    db.execute(ctx, "SELECT 1")
+        .await
+        .expect("the connection is fine");
     stage.finish().await;
 }

@@ -347,9 +347,10 @@ impl Canceller for FakeCanceller {
             OnCancel::Hang => std::future::pending::<()>().await,
             _ => {}
         }
-        let lost = self.server.lose_cancels.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-            n.checked_sub(1)
-        });
+        let lost = self
+            .server
+            .lose_cancels
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if lost.is_ok() || !self.session.busy.load(Ordering::SeqCst) {
             return Ok(());
         }

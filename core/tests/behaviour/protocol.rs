@@ -181,7 +181,11 @@ async fn a_refused_cancel_is_asked_again_then_reports_an_unknown_outcome_and_clo
         outcome(&run.result),
         (Some(Cause::DeadlineExceeded), StatementOutcome::Unknown)
     );
-    assert_eq!(run.took, ms(10) + Duration::from_secs(1), "deadline + grace");
+    assert_eq!(
+        run.took,
+        ms(10) + Duration::from_secs(1),
+        "deadline + grace"
+    );
     assert!(Server::count(&server.cancels) > 1, "asked again");
     assert_eq!(Server::count(&server.closes), 1);
 }

@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use mysql_async::{Opts, OptsBuilder};
-use tethered_core::{
-    Canceller, Connection, Ctx, Driver, Error, Executor, Pool, StatementOutcome,
-};
+use tethered_core::{Canceller, Connection, Ctx, Driver, Error, Executor, Pool, StatementOutcome};
 use tethered_mysql::MySql;
 use tokio::time::Instant;
 
@@ -196,7 +194,10 @@ async fn kill_query_takes_one_round_trip_and_a_closed_kill_line_is_reopened() {
         Some(StatementOutcome::Stopped),
         "a new kill line stopped the statement"
     );
-    assert!(returned <= ms(100) + PROMPTLY, "returned after {returned:?}");
+    assert!(
+        returned <= ms(100) + PROMPTLY,
+        "returned after {returned:?}"
+    );
     assert!(gone <= PROMPTLY, "still running {gone:?} after the return");
     // The kill line lives as long as the driver and its cancellers.
     drop((connection, canceller));

@@ -29,7 +29,6 @@ fn unreachable(error: impl std::fmt::Display) -> ! {
     )
 }
 
-
 /// Pool options whose callers wait for every stop to settle, so outcomes asserted are final.
 pub fn options(max_connections: usize) -> PoolOptions {
     let defaults = PoolOptions::default();

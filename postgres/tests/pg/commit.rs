@@ -25,7 +25,9 @@ async fn a_commit_stopped_during_its_deferred_work_is_reported_stopped_and_rolle
              DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {table}_slow()"
         ),
     ] {
-        pool.execute(&root, statement.as_str()).await.expect("setup");
+        pool.execute(&root, statement.as_str())
+            .await
+            .expect("setup");
     }
 
     let request = root.child();
@@ -59,7 +61,10 @@ async fn a_commit_stopped_during_its_deferred_work_is_reported_stopped_and_rolle
         ),
         "{committed:?}"
     );
-    assert!(returned <= PROMPTLY, "returned {returned:?} after the cancel");
+    assert!(
+        returned <= PROMPTLY,
+        "returned {returned:?} after the cancel"
+    );
     let (rows,): (i64,) = pool
         .fetch_one(&root, format!("SELECT count(*) FROM {table}").as_str())
         .await

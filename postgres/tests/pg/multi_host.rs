@@ -57,7 +57,9 @@ async fn a_cancel_goes_to_the_host_the_connection_is_on() {
     let sleep = format!("SELECT pg_sleep(10) /* {marker} */");
     let (result, cancelled_at) = tokio::join!(pool.execute(&request, sleep.as_str()), cancel);
 
-    let gone = observer.time_until_gone(&marker, Duration::from_secs(15)).await;
+    let gone = observer
+        .time_until_gone(&marker, Duration::from_secs(15))
+        .await;
     println!(
         "multi-host: returned {:?} after the cancel, gone {gone:?} later",
         cancelled_at.elapsed()

@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tethered_core::{Ctx, Executor, PoolOptions, Sql};
-use tokio::time::Instant;
 use tethered_postgres::{PgPool, connect};
+use tokio::time::Instant;
 
 pub fn url() -> String {
     std::env::var("TETHERED_POSTGRES_URL")
@@ -19,7 +19,6 @@ fn unreachable(error: impl std::fmt::Display) -> ! {
         url()
     )
 }
-
 
 /// Pool options whose callers wait for every stop to settle, so outcomes asserted are final.
 pub fn options(max_connections: usize) -> PoolOptions {
@@ -61,7 +60,9 @@ pub struct Observer {
 
 impl Observer {
     pub async fn connect() -> Observer {
-        Observer { pool: pool(1).await }
+        Observer {
+            pool: pool(1).await,
+        }
     }
 
     /// How many statements carrying `marker` the server runs.
