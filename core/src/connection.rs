@@ -110,7 +110,9 @@ impl<D: Driver> PoolConnection<D> {
             biased;
             Some((mut object, result)) = flight.land() => {
                 // A connection that failed as a connection is not trusted again.
-                if matches!(result, Err(Error::Connection { .. })) {
+                if matches!(result, Err(Error::Connection { .. }))
+                    || object.connection().is_closed()
+                {
                     flight.settle(Slot::Closed);
                 } else {
                     object.set_reusable(true);

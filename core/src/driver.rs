@@ -35,11 +35,13 @@ pub trait Driver: Send + Sync + 'static {
     /// [`StatementOutcome::Unknown`]: crate::StatementOutcome::Unknown
     const STOPPED_COMMIT_ROLLS_BACK: bool;
 
-    /// Opens a new connection.
+    /// Opens a new connection, for a checkout under `ctx`.
     ///
-    /// Core always races this against the acquiring context, so it must be cancel safe:
-    /// dropped part-way, it must leave nothing behind but a closed socket.
-    fn connect(&self) -> impl Future<Output = Result<Self::Connection>> + Send;
+    /// Core always races this against `ctx`, so it must be cancel safe: dropped part-way,
+    /// it must leave nothing behind but a closed socket. A backend that tries several
+    /// servers or addresses bounds each attempt by the time `ctx` has left, so one that
+    /// does not answer is not waited for past it.
+    fn connect(&self, ctx: &Ctx) -> impl Future<Output = Result<Self::Connection>> + Send;
 }
 
 /// One open connection to the server, used by one statement at a time.
@@ -56,10 +58,22 @@ pub trait Connection: Send + 'static {
     /// out by the pool again.
     fn is_closed(&self) -> bool;
 
+    /// Asks the server whether the session is alive, in one round trip; run by the pool
+    /// before it hands out a connection that idled past its `ping_after_idle`. Any error
+    /// closes the connection. Core races it against the checkout's context.
+    fn ping(&mut self) -> impl Future<Output = Result<()>> + Send;
+
     /// Executes `sql` with `values` bound to its placeholders; returns what it did.
     ///
     /// `ctx` is the statement's context. The backend does not race it (core does), but
     /// may use its deadline to have the server enforce one too.
+    ///
+    /// A failure that certainly left the statement unsent (the session was found closed
+    /// before sending, or the write of the request failed) is [`Error::unsent`], after
+    /// which [`Connection::is_closed`] must be `true`: the pool then sends the statement
+    /// once more on another connection.
+    ///
+    /// [`Error::unsent`]: crate::Error::unsent
     fn execute(
         &mut self,
         ctx: &Ctx,
@@ -89,7 +103,10 @@ pub struct Executed {
 }
 
 /// Stops a connection's running statement from outside the task running it.
-pub trait Canceller: Send + Sync + 'static {
+///
+/// Cloning gives another handle to the same connection's statements (the pool keeps one
+/// per checked-out connection, to stop what still runs when it closes).
+pub trait Canceller: Clone + Send + Sync + 'static {
     /// Whether a request that completed may still have missed the statement, so that it
     /// must be sent again while the statement runs. PostgreSQL: yes, a CancelRequest that
     /// reaches a backend waiting for the client's next protocol message is discarded.

@@ -51,6 +51,10 @@ pub enum Error {
         /// The driver's error, when there is one.
         #[source]
         source: Option<BoxError>,
+        /// The statement certainly did not reach the server: the connection was found
+        /// closed before it was sent, or sending it failed. Trying it again cannot run it
+        /// twice; the pool does so once, on another connection ([`Error::is_retry_safe`]).
+        unsent: bool,
     },
 
     /// A column's value could not be decoded into the requested Rust type.
@@ -170,12 +174,33 @@ impl Error {
         }
     }
 
-    /// A lost or failed connection, with the driver's error as its source.
+    /// A lost or failed connection, with the driver's error as its source. Whether the
+    /// statement reached the server is not known.
     pub fn connection(message: impl Into<String>, source: impl Into<Option<BoxError>>) -> Error {
         Error::Connection {
             message: message.into(),
             source: source.into(),
+            unsent: false,
         }
+    }
+
+    /// A connection found closed, or lost while the statement was being sent, before any
+    /// of the statement can have reached the server (see [`Error::is_retry_safe`]).
+    pub fn unsent(message: impl Into<String>, source: impl Into<Option<BoxError>>) -> Error {
+        Error::Connection {
+            message: message.into(),
+            source: source.into(),
+            unsent: true,
+        }
+    }
+
+    /// Whether the statement certainly did not reach the server, so that sending it again
+    /// cannot run it twice: a connection error marked so by the backend. A statement run
+    /// on a [`Pool`](crate::Pool) that fails this way is sent once more on another
+    /// connection before the caller sees the error; one on a held connection or in a
+    /// transaction is not (the session and its state are gone).
+    pub fn is_retry_safe(&self) -> bool {
+        matches!(self, Error::Connection { unsent: true, .. })
     }
 }
 

@@ -106,27 +106,11 @@ impl<D: Driver> Executor<D> for &mut PoolConnection<D> {
     }
 
     async fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> Result<Vec<RowOf<D>>> {
-        let statement_ctx = ctx.clone();
-        self.fly(ctx, |mut object| async move {
-            let connection = object.connection();
-            let rows = connection
-                .fetch_all(&statement_ctx, sql.text(), sql.values())
-                .await;
-            (object, rows)
-        })
-        .await
+        self.send::<Fetch>(ctx, sql).await?.output()
     }
 
     async fn execute_sql(self, ctx: &Ctx, sql: Sql) -> Result<Executed> {
-        let statement_ctx = ctx.clone();
-        self.fly(ctx, |mut object| async move {
-            let connection = object.connection();
-            let executed = connection
-                .execute(&statement_ctx, sql.text(), sql.values())
-                .await;
-            (object, executed)
-        })
-        .await
+        self.send::<Execute>(ctx, sql).await?.output()
     }
 }
 
@@ -141,10 +125,99 @@ impl<D: Driver> Executor<D> for &Pool<D> {
     }
 
     async fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> Result<Vec<RowOf<D>>> {
-        self.acquire(ctx).await?.fetch_rows(ctx, sql).await
+        self.send::<Fetch>(ctx, sql).await
     }
 
     async fn execute_sql(self, ctx: &Ctx, sql: Sql) -> Result<Executed> {
-        self.acquire(ctx).await?.execute_sql(ctx, sql).await
+        self.send::<Execute>(ctx, sql).await
+    }
+}
+
+/// One kind of statement a connection runs: rows back, or what it did.
+trait Statement<D: Driver>: Send + 'static {
+    type Output: Send + 'static;
+
+    fn run<'c>(
+        connection: &'c mut D::Connection,
+        ctx: &'c Ctx,
+        sql: &'c Sql,
+    ) -> impl Future<Output = Result<Self::Output>> + Send + 'c;
+}
+
+/// A query: every row.
+struct Fetch;
+
+impl<D: Driver> Statement<D> for Fetch {
+    type Output = Vec<RowOf<D>>;
+
+    fn run<'c>(
+        connection: &'c mut D::Connection,
+        ctx: &'c Ctx,
+        sql: &'c Sql,
+    ) -> impl Future<Output = Result<Vec<RowOf<D>>>> + Send + 'c {
+        connection.fetch_all(ctx, sql.text(), sql.values())
+    }
+}
+
+/// A statement without rows.
+struct Execute;
+
+impl<D: Driver> Statement<D> for Execute {
+    type Output = Executed;
+
+    fn run<'c>(
+        connection: &'c mut D::Connection,
+        ctx: &'c Ctx,
+        sql: &'c Sql,
+    ) -> impl Future<Output = Result<Executed>> + Send + 'c {
+        connection.execute(ctx, sql.text(), sql.values())
+    }
+}
+
+/// How a statement ended: its output, or its failure before it reached the server, with
+/// the statement given back to send again.
+enum Sent<T> {
+    Done(T),
+    Unsent(Error, Sql),
+}
+
+impl<T> Sent<T> {
+    fn output(self) -> Result<T> {
+        match self {
+            Sent::Done(output) => Ok(output),
+            Sent::Unsent(error, _) => Err(error),
+        }
+    }
+}
+
+impl<D: Driver> PoolConnection<D> {
+    /// Runs `sql` as an `S` under the cancellation protocol (see [`PoolConnection::run`]).
+    async fn send<S: Statement<D>>(&mut self, ctx: &Ctx, sql: Sql) -> Result<Sent<S::Output>> {
+        let statement_ctx = ctx.clone();
+        self.fly(ctx, |mut object| async move {
+            let result = S::run(object.connection(), &statement_ctx, &sql).await;
+            let sent = match result {
+                Ok(output) => Ok(Sent::Done(output)),
+                Err(error) if error.is_retry_safe() => Ok(Sent::Unsent(error, sql)),
+                Err(error) => Err(error),
+            };
+            (object, sent)
+        })
+        .await
+    }
+}
+
+impl<D: Driver> Pool<D> {
+    /// Runs `sql` as an `S` on a pooled connection. One that fails before the statement
+    /// reached the server (a connection the server closed while it idled, say) is
+    /// replaced, and the statement sent once more within the same context: on an idle
+    /// connection that answers a ping (every idle one is suspect now), or a new one.
+    async fn send<S: Statement<D>>(&self, ctx: &Ctx, sql: Sql) -> Result<S::Output> {
+        let sent = self.acquire(ctx).await?.send::<S>(ctx, sql).await?;
+        let Sent::Unsent(_, sql) = sent else {
+            return sent.output();
+        };
+        self.suspect_idle();
+        self.acquire(ctx).await?.send::<S>(ctx, sql).await?.output()
     }
 }

@@ -76,9 +76,14 @@ impl<D: Driver> Transaction<D> {
                 cause,
                 outcome: StatementOutcome::Unknown,
             }),
-            Err(Error::Connection { message, source }) => Err(Error::Connection {
+            Err(Error::Connection {
+                message,
+                source,
+                unsent: false,
+            }) => Err(Error::Connection {
                 message: format!("{message} (during COMMIT: whether it committed is unknown)"),
                 source,
+                unsent: false,
             }),
             Err(error) => Err(error),
         }

@@ -57,7 +57,6 @@ impl std::fmt::Display for ServerIdentity {
 }
 
 /// One kill line, and the server it is on.
-#[derive(Debug)]
 struct KillLine {
     server: ServerIdentity,
     conn: Conn,
@@ -65,13 +64,21 @@ struct KillLine {
 
 /// The connections kill requests travel on: opened on need, kept idle for the next
 /// request, reopened when the server has closed them.
-#[derive(Debug)]
 pub(crate) struct KillLines {
     opts: Opts,
     /// Idle lines. A line is taken out for one request and put back only once that request
     /// has completed: a request abandoned half-way takes its line with it, so no reply of
     /// it can be read later. The lock is never held across an await.
     idle: Mutex<Vec<KillLine>>,
+}
+
+impl std::fmt::Debug for KillLines {
+    // Not derived: the options and mysql_async's `Conn` would print the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KillLines")
+            .field("idle", &self.idle().len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl KillLines {

@@ -8,13 +8,13 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Statement};
 use rustc_hash::FxHashMap;
-use tethered_core::sea_query::Values;
+use tethered_core::sea_query::{Value, Values};
 use tethered_core::server_deadline::refuse_managed_setting;
 use tethered_core::{Connection, Ctx, Error, Executed, Result};
 
 use crate::bind::params;
 use crate::cancel::{KillLines, MyCanceller, ServerIdentity};
-use crate::error::{interrupted_before_execution, statement_error};
+use crate::error::{interrupted_before_execution, statement_error, too_large};
 use crate::flavour::Flavour;
 use crate::row::MyRow;
 use crate::single_statement::refuse_several;
@@ -40,6 +40,8 @@ pub struct MyConnection {
     statements: FxHashMap<String, Vec<(Option<Duration>, Statement)>>,
     /// How many statements `statements` holds; past [`STATEMENT_CACHE`] it starts over.
     cached: usize,
+    /// The server's `max_allowed_packet`, read at connect.
+    max_packet: usize,
 }
 
 /// Prepared statements kept per connection; past this they are closed and the cache starts
@@ -61,6 +63,7 @@ impl MyConnection {
         conn: Conn,
         flavour: Flavour,
         server: ServerIdentity,
+        max_packet: usize,
         kill_lines: Arc<KillLines>,
     ) -> MyConnection {
         MyConnection {
@@ -72,7 +75,26 @@ impl MyConnection {
             broken: false,
             statements: FxHashMap::default(),
             cached: 0,
+            max_packet,
         }
+    }
+
+    /// Refuses what cannot be sent: a statement larger than the server's
+    /// `max_allowed_packet` (the server would close the connection, and mysql_async would
+    /// report its packets out of sync), or one on a connection already known to be closed
+    /// ([`Error::unsent`]: nothing goes out, and the pool sends it on another connection).
+    fn check_sendable(&self, sql: &str, values: &Values) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::unsent(
+                "the connection was closed before the statement was sent",
+                None,
+            ));
+        }
+        let size = statement_size(sql, values);
+        if size > self.max_packet {
+            return Err(too_large(size, self.max_packet));
+        }
+        Ok(())
     }
 
     /// Maps a mysql_async outcome, and remembers a connection that failed as one.
@@ -154,6 +176,25 @@ impl MyConnection {
     }
 }
 
+/// What a statement and its values take on the wire at least, in bytes: the text, each
+/// value's bytes, and a few bytes of framing per value and per command. It must fit in one
+/// `max_allowed_packet`, which the server applies to each command and to the values it
+/// gathers for one execution alike.
+fn statement_size(sql: &str, values: &Values) -> usize {
+    /// A command's header, and room for the server-side limit tethered adds to the text.
+    const COMMAND: usize = 64;
+    /// A value's type, null bit and length prefix.
+    const VALUE: usize = 11;
+    values.0.iter().fold(sql.len() + COMMAND, |size, value| {
+        let bytes = match value {
+            Value::String(Some(text)) => text.len(),
+            Value::Bytes(Some(bytes)) => bytes.len(),
+            _ => 8,
+        };
+        size.saturating_add(bytes + VALUE)
+    })
+}
+
 impl Connection for MyConnection {
     type Canceller = MyCanceller;
     type Row = MyRow;
@@ -173,7 +214,13 @@ impl Connection for MyConnection {
         self.broken || self.conn.is_disconnected()
     }
 
+    async fn ping(&mut self) -> Result<()> {
+        let answered = self.conn.ping().await;
+        self.settle(answered)
+    }
+
     async fn execute(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Executed> {
+        self.check_sendable(sql, values)?;
         let limit = self.limit_for(ctx, sql)?;
         let done = if values.0.is_empty() {
             self.conn
@@ -192,6 +239,7 @@ impl Connection for MyConnection {
     }
 
     async fn fetch_all(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Vec<MyRow>> {
+        self.check_sendable(sql, values)?;
         let limit = self.limit_for(ctx, sql)?;
         let rows = if values.0.is_empty() {
             self.conn

@@ -1,6 +1,7 @@
 //! The MySQL/MariaDB driver: where to connect, and how a new session is set up.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
@@ -10,6 +11,10 @@ use crate::cancel::{KillLines, ServerIdentity};
 use crate::connection::MyConnection;
 use crate::error::connect_error;
 use crate::flavour::Flavour;
+
+/// Silence on a connection before the first TCP keepalive probe, unless the options say
+/// otherwise (the OS then probes at its own interval, and gives up after its own count).
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 
 /// A pool of MySQL/MariaDB connections.
 pub type MyPool = Pool<MySql>;
@@ -31,7 +36,9 @@ pub async fn connect(ctx: &Ctx, url: &str, options: PoolOptions) -> Result<MyPoo
 /// used: tethered's [`Pool`] is the pool). A new session is switched to strict mode
 /// (`STRICT_ALL_TABLES` added to its `sql_mode`), so a value that does not fit its column is
 /// an error, never a silent truncation, and the server's flavour is read from `@@version`.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` shows where it connects, never the password.
+#[derive(Clone)]
 pub struct MySql {
     opts: Opts,
     kill_lines: Arc<KillLines>,
@@ -47,9 +54,15 @@ impl MySql {
     }
 
     /// A driver for `opts`. Prepared statements are cached by tethered, per connection, so
-    /// mysql_async's own statement cache is turned off.
+    /// mysql_async's own statement cache is turned off. Without a `tcp_keepalive` of their
+    /// own, connections probe a silent peer after [`KEEPALIVE_IDLE`] (the OS's default is 2
+    /// hours), so one that vanished is found out and replaced.
     pub fn new(opts: Opts) -> MySql {
-        let opts: Opts = OptsBuilder::from_opts(opts).stmt_cache_size(0).into();
+        let keepalive = opts.tcp_keepalive().or(Some(KEEPALIVE_IDLE));
+        let opts: Opts = OptsBuilder::from_opts(opts)
+            .stmt_cache_size(0)
+            .tcp_keepalive(keepalive)
+            .into();
         MySql {
             kill_lines: Arc::new(KillLines::new(opts.clone())),
             opts,
@@ -59,6 +72,20 @@ impl MySql {
     /// The connection options.
     pub fn opts(&self) -> &Opts {
         &self.opts
+    }
+}
+
+impl std::fmt::Debug for MySql {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not derived: mysql_async's `Opts` prints the password.
+        let opts = &self.opts;
+        f.debug_struct("MySql")
+            .field("host", &opts.ip_or_hostname())
+            .field("port", &opts.tcp_port())
+            .field("user", &opts.user())
+            .field("password", &opts.pass().map(|_| "<redacted>"))
+            .field("database", &opts.db_name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,9 +100,9 @@ impl Driver for MySql {
     // it back.
     const STOPPED_COMMIT_ROLLS_BACK: bool = false;
 
-    async fn connect(&self) -> Result<MyConnection> {
+    async fn connect(&self, _: &Ctx) -> Result<MyConnection> {
         let mut conn = Conn::new(self.opts.clone()).await.map_err(connect_error)?;
-        let (flavour, server) = set_up(&mut conn).await.map_err(connect_error)?;
+        let (flavour, server, max_packet) = set_up(&mut conn).await.map_err(connect_error)?;
         // Then the line to cancel it by, on the same server: no connection is handed out
         // that cannot be stopped.
         self.kill_lines.open(&server).await?;
@@ -83,21 +110,29 @@ impl Driver for MySql {
             conn,
             flavour,
             server,
+            max_packet,
             Arc::clone(&self.kill_lines),
         ))
     }
 }
 
 /// Makes the session strict and reads which server it is (its flavour, and its identity
-/// for kills).
-async fn set_up(conn: &mut Conn) -> mysql_async::Result<(Flavour, ServerIdentity)> {
+/// for kills), and the largest packet it takes (`max_allowed_packet`).
+async fn set_up(conn: &mut Conn) -> mysql_async::Result<(Flavour, ServerIdentity, usize)> {
     conn.query_drop(
         "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES')",
     )
     .await?;
-    let said: Option<(String, String)> = conn
-        .query_first(format!("SELECT @@version, {}", ServerIdentity::EXPRESSION))
+    let said: Option<(String, String, u64)> = conn
+        .query_first(format!(
+            "SELECT @@version, {}, @@max_allowed_packet",
+            ServerIdentity::EXPRESSION
+        ))
         .await?;
-    let (version, server) = said.unwrap_or_default();
-    Ok((Flavour::from_version(&version), ServerIdentity::new(server)))
+    let (version, server, max_packet) = said.unwrap_or_default();
+    Ok((
+        Flavour::from_version(&version),
+        ServerIdentity::new(server),
+        usize::try_from(max_packet).unwrap_or(usize::MAX),
+    ))
 }

@@ -47,11 +47,33 @@ pub(crate) fn statement_error(error: mysql_async::Error, flavour: Flavour) -> Er
             | DriverError::StmtParamsMismatch { .. }
             | DriverError::StmtParamsNumberExceedsLimit { .. },
         ) => Error::InvalidInput(error.to_string()),
+        // EPIPE comes only from a write, and only once the peer has reset the connection:
+        // the server had closed the session (a kill, `wait_timeout`, a restart) before this
+        // request reached it, so no part of it can run.
+        mysql_async::Error::Io(mysql_async::IoError::Io(ref io))
+            if io.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Error::unsent(
+                format!(
+                    "the server had closed the connection before the statement was sent: {error}"
+                ),
+                Some(error.into()),
+            )
+        }
         other => Error::connection(
             format!("the connection failed: {other}"),
             Some(other.into()),
         ),
     }
+}
+
+/// A statement refused before it was sent: it is larger than the server takes in one
+/// packet, and sending it would make the server close the connection.
+pub(crate) fn too_large(size: usize, max_packet: usize) -> Error {
+    Error::InvalidInput(format!(
+        "the statement and its values take at least {size} bytes, more than the server's \
+         max_allowed_packet of {max_packet} bytes: send less, or raise max_allowed_packet"
+    ))
 }
 
 /// A statement stopped between its prepare and its execute, reported as the server

@@ -85,6 +85,6 @@ mod single_statement;
 
 pub use cancel::MyCanceller;
 pub use connection::MyConnection;
-pub use driver::{MyPool, MySql, connect};
+pub use driver::{KEEPALIVE_IDLE, MyPool, MySql, connect};
 pub use mysql_async;
 pub use row::MyRow;

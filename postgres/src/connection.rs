@@ -195,6 +195,33 @@ async fn pipelined<F: Future>(
     }
 }
 
+/// Runs `$attempt`, a statement on `$connection`: sent on a session already closed it is
+/// [`Error::unsent`] and nothing goes out; refused for a stale cached plan it is prepared
+/// again, once, and sent again (nothing of the first attempt ran). In a transaction the
+/// refusal aborted the transaction, so the second attempt fails with 25P02: the caller then
+/// gets the first error, which says why.
+macro_rules! replanned {
+    ($connection:ident, $sql:expr, $attempt:block) => {{
+        if $connection.client.is_closed() {
+            return Err(Error::unsent(
+                "the connection was closed before the statement was sent",
+                None,
+            ));
+        }
+        let was_cached = $connection.statements.contains_key($sql);
+        match $attempt {
+            Err(error) if was_cached && stale_plan(&error) => {
+                $connection.statements.remove($sql);
+                match $attempt {
+                    Err(again) if again.code() == Some("25P02") => Err(error),
+                    again => again,
+                }
+            }
+            done => done,
+        }
+    }};
+}
+
 impl<T: PgTls> Connection for PgConnection<T> {
     type Canceller = PgCanceller<T>;
     type Row = PgRow;
@@ -207,29 +234,48 @@ impl<T: PgTls> Connection for PgConnection<T> {
         self.client.is_closed()
     }
 
+    async fn ping(&mut self) -> Result<()> {
+        let answered = self.client.batch_execute("").await;
+        answered.map_err(|error| statement_error(error, |_| false))
+    }
+
     async fn execute(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Executed> {
-        let prepared = self.prepare(ctx, sql, values).await?;
-        let run = self
-            .client
-            .execute_raw(&prepared.statement, values.0.iter().map(PgValue));
-        let (set, output) = pipelined(&self.client, prepared.command, run).await;
-        Ok(Executed {
-            rows_affected: self.settle(sql, set, output, prepared.started)?,
-            last_insert_id: None,
+        replanned!(self, sql, {
+            let prepared = self.prepare(ctx, sql, values).await?;
+            let run = self
+                .client
+                .execute_raw(&prepared.statement, values.0.iter().map(PgValue));
+            let (set, output) = pipelined(&self.client, prepared.command, run).await;
+            self.settle(sql, set, output, prepared.started)
+                .map(|rows_affected| Executed {
+                    rows_affected,
+                    last_insert_id: None,
+                })
         })
     }
 
     async fn fetch_all(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Vec<PgRow>> {
-        let prepared = self.prepare(ctx, sql, values).await?;
-        let run = async {
-            let rows = self
-                .client
-                .query_raw(&prepared.statement, values.0.iter().map(PgValue));
-            rows.await?.map_ok(PgRow::new).try_collect().await
-        };
-        let (set, output) = pipelined(&self.client, prepared.command, run).await;
-        self.settle(sql, set, output, prepared.started)
+        replanned!(self, sql, {
+            let prepared = self.prepare(ctx, sql, values).await?;
+            let run = async {
+                let rows = self
+                    .client
+                    .query_raw(&prepared.statement, values.0.iter().map(PgValue));
+                rows.await?.map_ok(PgRow::new).try_collect().await
+            };
+            let (set, output) = pipelined(&self.client, prepared.command, run).await;
+            self.settle(sql, set, output, prepared.started)
+        })
     }
+}
+
+/// Whether `error` is PostgreSQL refusing a cached plan that the schema changed under it
+/// (0A000 "cached plan must not change result type", after an `ALTER TABLE` changed what
+/// a cached `SELECT *` returns). The server refuses it before executing anything.
+fn stale_plan(error: &Error) -> bool {
+    error.as_database_error().is_some_and(|db| {
+        db.code() == "0A000" && db.message().starts_with("cached plan must not change")
+    })
 }
 
 #[cfg(test)]

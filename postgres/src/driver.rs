@@ -1,11 +1,25 @@
 //! The PostgreSQL driver: where to connect and with which TLS connector.
 
+use std::time::Duration;
+
 use tethered_core::{Ctx, Driver, Error, Pool, PoolOptions, Result};
 use tokio_postgres::{Config, NoTls};
 
 use crate::connection::PgConnection;
 use crate::hosts;
 use crate::tls::PgTls;
+
+/// tokio-postgres's own keepalive idle time (that of the OS).
+const TOKIO_POSTGRES_KEEPALIVE_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// Silence on a connection before the first TCP keepalive probe.
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+
+/// Between two TCP keepalive probes.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Unanswered TCP keepalive probes before the connection is given up.
+pub const KEEPALIVE_RETRIES: u32 = 3;
 
 /// A pool of PostgreSQL connections without TLS.
 pub type PgPool = Pool<Postgres>;
@@ -41,9 +55,25 @@ impl Postgres<NoTls> {
 
 impl<T> Postgres<T> {
     /// A driver for `config`, connecting through `tls`.
+    ///
+    /// Where `config` leaves them at tokio-postgres's defaults, TCP keepalives are tuned
+    /// for a service: the first probe after [`KEEPALIVE_IDLE`] of silence (not the OS's
+    /// 2 hours), then every [`KEEPALIVE_INTERVAL`], and the connection is given up after
+    /// [`KEEPALIVE_RETRIES`] unanswered probes; so a peer that vanished (a network
+    /// partition, a host that died) is found out in about a minute, and its connection
+    /// closed and replaced.
     pub fn new(mut config: Config, tls: T) -> Postgres<T> {
         if config.get_application_name().is_none() {
             config.application_name("tethered");
+        }
+        if config.get_keepalives_idle() == TOKIO_POSTGRES_KEEPALIVE_IDLE {
+            config.keepalives_idle(KEEPALIVE_IDLE);
+        }
+        if config.get_keepalives_interval().is_none() {
+            config.keepalives_interval(KEEPALIVE_INTERVAL);
+        }
+        if config.get_keepalives_retries().is_none() {
+            config.keepalives_retries(KEEPALIVE_RETRIES);
         }
         Postgres { config, tls }
     }
@@ -60,8 +90,9 @@ impl<T: PgTls> Driver for Postgres<T> {
     const INSERT_RETURNING: bool = true;
     const STOPPED_COMMIT_ROLLS_BACK: bool = true;
 
-    async fn connect(&self) -> Result<PgConnection<T>> {
-        let (client, cancel_target) = hosts::connect(&self.config, &self.tls).await?;
+    async fn connect(&self, ctx: &Ctx) -> Result<PgConnection<T>> {
+        let (client, cancel_target) =
+            hosts::connect(&self.config, &self.tls, ctx.remaining()).await?;
         Ok(PgConnection::new(client, self.tls.clone(), cancel_target))
     }
 }

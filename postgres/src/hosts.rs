@@ -9,7 +9,7 @@
 //! tokio-postgres one address at a time.
 
 use std::net::IpAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tethered_core::{Error, Result};
 use tokio_postgres::config::{Host, LoadBalanceHosts};
@@ -21,8 +21,15 @@ use crate::tls::PgTls;
 
 /// Connects to the first server of `config` that accepts the connection (and, with
 /// `target_session_attrs=read-write`, allows writes), spawns the connection's task, and
-/// says where its cancel requests must go.
-pub(crate) async fn connect<T: PgTls>(config: &Config, tls: &T) -> Result<(Client, CancelTarget)> {
+/// says where its cancel requests must go. Each attempt is bounded by the configuration's
+/// `connect_timeout` and by `remaining`, the time the checkout's context has left: a
+/// server that does not answer is not waited for past the caller's deadline, and the
+/// context's end stops the walk.
+pub(crate) async fn connect<T: PgTls>(
+    config: &Config,
+    tls: &T,
+    remaining: Option<Duration>,
+) -> Result<(Client, CancelTarget)> {
     let mut last_error = None;
     for server in servers(config) {
         let targets = match targets(&server, config).await {
@@ -33,10 +40,15 @@ pub(crate) async fn connect<T: PgTls>(config: &Config, tls: &T) -> Result<(Clien
             }
         };
         for target in targets {
-            match one_server(config, &server, &target)
-                .connect(tls.clone())
-                .await
-            {
+            let mut one = one_server(config, &server, &target);
+            if let Some(left) = remaining {
+                let timeout = config
+                    .get_connect_timeout()
+                    .map_or(left, |own| left.min(*own));
+                // tokio-postgres reads a zero as "no timeout".
+                one.connect_timeout(timeout.max(Duration::from_millis(1)));
+            }
+            match one.connect(tls.clone()).await {
                 Ok((client, connection)) => {
                     // The connection task ends by itself once the client is dropped.
                     tokio::spawn(connection);

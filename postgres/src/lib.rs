@@ -30,7 +30,9 @@ mod tls;
 
 pub use cancel::{CancelSocket, PgCanceller};
 pub use connection::PgConnection;
-pub use driver::{PgPool, Postgres, connect};
+pub use driver::{
+    KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES, PgPool, Postgres, connect,
+};
 pub use row::PgRow;
 pub use tls::PgTls;
 pub use tokio_postgres;

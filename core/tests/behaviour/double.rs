@@ -56,6 +56,7 @@ pub struct Server {
     /// Sessions the server has closed from its side.
     killed: Mutex<Vec<usize>>,
     pub connects: AtomicUsize,
+    pub pings: AtomicUsize,
     pub closes: AtomicUsize,
     pub cancels: AtomicUsize,
     pub running: AtomicUsize,
@@ -80,6 +81,7 @@ impl Server {
             connect_millis: AtomicU64::new(0),
             killed: Mutex::new(Vec::new()),
             connects: AtomicUsize::new(0),
+            pings: AtomicUsize::new(0),
             closes: AtomicUsize::new(0),
             cancels: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
@@ -142,7 +144,7 @@ impl Driver for FakeDriver {
     const INSERT_RETURNING: bool = true;
     const STOPPED_COMMIT_ROLLS_BACK: bool = false;
 
-    async fn connect(&self) -> Result<FakeConnection> {
+    async fn connect(&self, _: &Ctx) -> Result<FakeConnection> {
         let connecting = self.0.connect_millis.load(Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(connecting)).await;
         let refused =
@@ -243,6 +245,12 @@ impl FakeConnection {
             "rows" => return Ok(number as usize),
             "BEGIN" | "ROLLBACK" => return Ok(0),
             "lose" => return Err(Error::connection("the server went away", None)),
+            // As a connection the server closed while it idled: the write fails, and the
+            // statement never ran.
+            "unsent" => {
+                self.server.kill(self.id);
+                return Err(Error::unsent("broken pipe", None));
+            }
             "COMMIT" => self.server.commit_millis.load(Ordering::SeqCst),
             "sleep" | "timeout" | "fail" => number,
             other => panic!("the double does not know {other:?}"),
@@ -284,6 +292,14 @@ impl Connection for FakeConnection {
             .lock()
             .expect("server state")
             .contains(&self.id)
+    }
+
+    async fn ping(&mut self) -> Result<()> {
+        self.server.pings.fetch_add(1, Ordering::SeqCst);
+        if self.is_closed() {
+            return Err(Error::connection("the server closed the session", None));
+        }
+        Ok(())
     }
 
     async fn execute(&mut self, _: &Ctx, sql: &str, _: &Values) -> Result<Executed> {
@@ -331,6 +347,7 @@ impl FromRow<FakeRow> for FakeRow {
     }
 }
 
+#[derive(Clone)]
 pub struct FakeCanceller {
     server: Arc<Server>,
     session: Arc<Session>,

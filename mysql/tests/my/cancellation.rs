@@ -148,7 +148,7 @@ async fn kill_query_takes_one_round_trip_and_a_closed_kill_line_is_reopened() {
     let (driver, user) = driver_with_own_user(&observer).await;
 
     // The canceller on an idle connection: the cost of one KILL QUERY on the kill line.
-    let idle = driver.connect().await.expect("connect");
+    let idle = driver.connect(&Ctx::background()).await.expect("connect");
     let canceller = idle.canceller();
     let mut latencies = Vec::new();
     for _ in 0..200 {
