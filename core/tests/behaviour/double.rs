@@ -55,6 +55,9 @@ pub struct Server {
     pub connect_millis: AtomicU64,
     /// Sessions the server has closed from its side.
     killed: Mutex<Vec<usize>>,
+    /// Sessions the server has closed without the client knowing yet, as a MariaDB
+    /// session killed while idle: the next write on it fails (unsent), and so does a ping.
+    dropped: Mutex<Vec<usize>>,
     pub connects: AtomicUsize,
     pub pings: AtomicUsize,
     pub closes: AtomicUsize,
@@ -80,6 +83,7 @@ impl Server {
             refuse_connects: AtomicUsize::new(0),
             connect_millis: AtomicU64::new(0),
             killed: Mutex::new(Vec::new()),
+            dropped: Mutex::new(Vec::new()),
             connects: AtomicUsize::new(0),
             pings: AtomicUsize::new(0),
             closes: AtomicUsize::new(0),
@@ -123,6 +127,24 @@ impl Server {
     /// Closes a session from the server's side, as `pg_terminate_backend` would.
     pub fn kill(&self, session: usize) {
         self.killed.lock().expect("server state").push(session);
+    }
+
+    /// Closes a session from the server's side without the client noticing until it next
+    /// writes, as MariaDB does to an idle session it kills or times out.
+    pub fn drop_silently(&self, session: usize) {
+        self.dropped.lock().expect("server state").push(session);
+    }
+
+    /// Whether `session` was dropped silently; the client now knows it is closed.
+    fn found_dropped(&self, session: usize) -> bool {
+        let mut dropped = self.dropped.lock().expect("server state");
+        let Some(at) = dropped.iter().position(|&id| id == session) else {
+            return false;
+        };
+        dropped.remove(at);
+        drop(dropped);
+        self.kill(session);
+        true
     }
 
     pub fn interrupted(&self) -> Vec<(usize, String)> {
@@ -206,6 +228,9 @@ impl Drop for Running<'_> {
 impl FakeConnection {
     async fn run(&self, sql: &str) -> Result<usize> {
         let server = &self.server;
+        if server.found_dropped(self.id) {
+            return Err(Error::unsent("broken pipe", None));
+        }
         server
             .received
             .lock()
@@ -245,12 +270,6 @@ impl FakeConnection {
             "rows" => return Ok(number as usize),
             "BEGIN" | "ROLLBACK" => return Ok(0),
             "lose" => return Err(Error::connection("the server went away", None)),
-            // As a connection the server closed while it idled: the write fails, and the
-            // statement never ran.
-            "unsent" => {
-                self.server.kill(self.id);
-                return Err(Error::unsent("broken pipe", None));
-            }
             "COMMIT" => self.server.commit_millis.load(Ordering::SeqCst),
             "sleep" | "timeout" | "fail" => number,
             other => panic!("the double does not know {other:?}"),
@@ -296,7 +315,7 @@ impl Connection for FakeConnection {
 
     async fn ping(&mut self) -> Result<()> {
         self.server.pings.fetch_add(1, Ordering::SeqCst);
-        if self.is_closed() {
+        if self.server.found_dropped(self.id) || self.is_closed() {
             return Err(Error::connection("the server closed the session", None));
         }
         Ok(())

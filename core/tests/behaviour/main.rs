@@ -3,6 +3,7 @@
 
 mod ctx;
 mod double;
+mod healing;
 mod pool;
 mod protocol;
 mod transaction;
