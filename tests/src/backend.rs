@@ -2,6 +2,7 @@
 //! its own, the SQL of a server-side sleep, and how to read the server's own view of what
 //! runs. Adding a backend is one impl here and one line in `tests/tests/suite.rs`.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -9,6 +10,8 @@ use tethered::mysql::{MySql as MyDriver, mysql_async};
 use tethered::postgres::{Postgres as PgDriver, tokio_postgres};
 use tethered::{Ctx, Driver, Executor, Pool, PoolOptions, Sql};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::throwaway::Kind;
 
 /// A database backend the suite runs against.
 pub trait Backend: Send + Sync + 'static {
@@ -58,6 +61,27 @@ pub trait Backend: Send + Sync + 'static {
     /// bound pattern (`%marker%`), excluding its own.
     const RUNNING: &'static str;
 
+    /// The tethered driver for `url`, confined to `namespace` (see [`Backend::pool_in`]).
+    fn driver_in(url: &str, namespace: &str) -> tethered::Result<Self::Driver>;
+
+    /// The backend's public `connect`: a pool for `url`, checked under `ctx`.
+    fn connect(
+        ctx: &Ctx,
+        url: &str,
+        options: PoolOptions,
+    ) -> impl Future<Output = tethered::Result<Pool<Self::Driver>>> + Send;
+
+    /// The kind of throwaway server ([`crate::throwaway`]) this backend runs on.
+    const THROWAWAY: Kind;
+
+    /// A statement that makes the server close this session after one idle second
+    /// (PostgreSQL's `idle_session_timeout`, MariaDB's `wait_timeout`), for this session
+    /// only.
+    const EXPIRE_WHEN_IDLE_FOR_A_SECOND: &'static str;
+
+    /// A query counting the server's sessions whose id is the bound `i64`.
+    const SESSION_EXISTS: &'static str;
+
     /// A statement that sleeps `seconds` on the server, tagged with `marker`.
     fn sleep(seconds: u32, marker: &str) -> String {
         format!("SELECT {}({seconds}) /* {marker} */", Self::SLEEP)
@@ -98,6 +122,27 @@ impl Backend for Postgres {
     fn drop_namespace(namespace: &str) -> String {
         format!("DROP SCHEMA {namespace} CASCADE")
     }
+
+    fn driver_in(url: &str, namespace: &str) -> tethered::Result<PgDriver> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|error| tethered::Error::InvalidInput(format!("{url}: {error}")))?;
+        config.options(format!("-c search_path={namespace}"));
+        Ok(PgDriver::new(config, tokio_postgres::NoTls))
+    }
+
+    async fn connect(
+        ctx: &Ctx,
+        url: &str,
+        options: PoolOptions,
+    ) -> tethered::Result<Pool<PgDriver>> {
+        tethered::postgres::connect(ctx, url, options).await
+    }
+
+    const THROWAWAY: Kind = Kind::Postgres;
+    const EXPIRE_WHEN_IDLE_FOR_A_SECOND: &'static str = "SET idle_session_timeout = 1000";
+    const SESSION_EXISTS: &'static str =
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int8";
 
     const SLEEP: &'static str = "pg_sleep";
     const SET_SESSION_TIME_LIMIT: &'static str = "SET statement_timeout = 7000";
@@ -150,6 +195,26 @@ impl Backend for MySql {
     fn drop_namespace(namespace: &str) -> String {
         format!("DROP DATABASE {namespace}")
     }
+
+    fn driver_in(url: &str, namespace: &str) -> tethered::Result<MyDriver> {
+        let opts = mysql_async::Opts::from_url(url)
+            .map_err(|error| tethered::Error::InvalidInput(format!("{url}: {error}")))?;
+        let opts = mysql_async::OptsBuilder::from_opts(opts).db_name(Some(namespace));
+        Ok(MyDriver::new(opts.into()))
+    }
+
+    async fn connect(
+        ctx: &Ctx,
+        url: &str,
+        options: PoolOptions,
+    ) -> tethered::Result<Pool<MyDriver>> {
+        tethered::mysql::connect(ctx, url, options).await
+    }
+
+    const THROWAWAY: Kind = Kind::MariaDb;
+    const EXPIRE_WHEN_IDLE_FOR_A_SECOND: &'static str = "SET SESSION wait_timeout = 1";
+    const SESSION_EXISTS: &'static str =
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?";
 
     const SLEEP: &'static str = "SLEEP";
     const SET_SESSION_TIME_LIMIT: &'static str = "SET SESSION max_statement_time = 7";
@@ -325,6 +390,29 @@ impl<B: Backend> Stage<B> {
             .execute(&ctx, statement)
             .await
             .expect("the observer's statement");
+    }
+
+    /// Another pool in the test's namespace, with `options`.
+    pub fn pool_with(&self, options: PoolOptions) -> Pool<B::Driver> {
+        B::pool_in(&B::url(), &self.namespace, options).expect("a pool in the namespace")
+    }
+
+    /// The driver of the test's namespace, for a pool built by hand.
+    pub fn driver(&self) -> B::Driver {
+        B::driver_in(&B::url(), &self.namespace).expect("a driver for the namespace")
+    }
+
+    /// Whether the server has a session with id `session`, by its own view.
+    pub async fn session_exists(&self, session: u64) -> bool {
+        let ctx = self.root.with_timeout(Duration::from_secs(5));
+        let id = i64::try_from(session).expect("a session id fits an i64");
+        let query = Sql::new(B::SESSION_EXISTS).bind(id);
+        let (count,): (i64,) = self
+            .observer
+            .fetch_one(&ctx, query)
+            .await
+            .expect("the server's view");
+        count > 0
     }
 
     /// Drops the namespace and everything in it. (A failed test leaves it behind; its name

@@ -15,9 +15,11 @@ pub mod cancellation;
 pub mod crud;
 pub mod fields;
 pub mod filters;
+pub mod healing;
 pub mod models;
 pub mod race;
 pub mod statement_text;
+pub mod throwaway;
 pub mod transactions;
 
 pub use backend::{Backend, MySql, Postgres, Stage};
@@ -77,6 +79,17 @@ macro_rules! suite {
                 statement_text: [
                     a_text_of_several_statements_is_refused_and_none_of_it_runs,
                     a_callers_own_session_time_limit_is_refused,
+                ],
+                healing: [
+                    every_idle_session_killed_on_the_server_then_every_request_succeeds,
+                    idle_sessions_the_server_expired_then_every_request_succeeds,
+                    a_quiet_server_restart_then_every_request_succeeds,
+                    a_cached_select_star_succeeds_after_a_column_is_added,
+                    max_lifetime_replaces_connections_with_new_sessions,
+                    idle_timeout_replaces_connections_with_new_sessions,
+                    close_under_load_stops_in_flight_statements_on_the_server_by_its_deadline,
+                    a_value_too_big_for_the_server_is_refused_or_stored_never_a_broken_connection,
+                    a_password_never_appears_in_errors_or_debug_output,
                 ],
                 bad_input: [
                     decode_errors_name_the_column_and_the_type,
