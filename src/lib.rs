@@ -33,7 +33,7 @@
 //! TLS and what errors look like.
 
 pub use tethered_core::{
-    BoxError, Cause, Column, ColumnInfo, ColumnRef, Comparable, Ctx, DatabaseError,
+    BoxError, BoxFuture, Cause, Column, ColumnInfo, ColumnRef, Comparable, Ctx, DatabaseError,
     DatabaseErrorKind, Decodes, Driver, Error, Executed, Executor, Field, Filter, FromRow, IntoSql,
     Keyed, Model, Ordering, Pool, PoolConnection, PoolOptions, PoolStatus, Result, Row, RowOf,
     SCOPE_ENDED, Scope, Select, Sql, StatementOutcome, Transaction, sea_query,

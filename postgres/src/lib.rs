@@ -18,6 +18,20 @@
 //!   connector, and completes only once the server has acted on it.
 //! - Values are bound by the parameter types the server inferred: integers are widened
 //!   where lossless and refused, never truncated, where not.
+//!
+//! # When a statement is sent again
+//!
+//! tokio-postgres reads every connection all the time, so a session the server ends (a
+//! terminate, `idle_session_timeout`, a restart) is seen closed as soon as its message or
+//! end of stream arrives, and the pool never hands it out. A statement given a connection
+//! already closed is not sent ([`Error::unsent`](tethered_core::Error::unsent)), and the
+//! pool sends it on another. A statement that was written is never sent again: tokio-postgres
+//! does not say whether a request it lost had reached the server.
+//!
+//! A cached prepared statement that the schema invalidated (0A000 "cached plan must not
+//! change result type", a `SELECT *` after `ALTER TABLE ... ADD COLUMN`) is refused by the
+//! server before it runs; it is dropped from the cache, prepared again and sent once more.
+//! Inside a transaction the refusal has aborted the transaction, and the caller gets it.
 
 mod bind;
 mod cancel;

@@ -297,11 +297,19 @@ impl<D: Driver> Pool<D> {
     }
 
     /// Checks out a connection and starts a transaction on it under `ctx` (see
-    /// [`Transaction`]).
+    /// [`Transaction`]). A `BEGIN` that fails before it reached the server (see
+    /// [`Error::is_retry_safe`]) is sent once more on another connection, as a statement
+    /// on the pool is.
     ///
     /// Cancel safe: dropped, nothing is left open.
     pub async fn begin(&self, ctx: &Ctx) -> Result<Transaction<D>> {
-        self.acquire(ctx).await?.begin(ctx).await
+        match self.acquire(ctx).await?.begin(ctx).await {
+            Err(error) if error.is_retry_safe() => {
+                self.suspect_idle();
+                self.acquire(ctx).await?.begin(ctx).await
+            }
+            begun => begun,
+        }
     }
 
     /// The driver this pool opens connections with.

@@ -328,3 +328,18 @@ fn options_that_cannot_work_are_refused() {
     );
     assert!(matches!(refused, Err(Error::InvalidInput(_))));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_begin_on_a_session_the_server_dropped_is_sent_again_on_another() {
+    let server = Server::new(OnCancel::Stop);
+    let pool = server.pool_with(quiet(1));
+    warm(&pool, 1).await;
+    server.drop_silently(1);
+
+    let ctx = Ctx::background();
+    let mut tx = pool.begin(&ctx).await.expect("a transaction on a new session");
+    tx.execute(&ctx, "rows 1").await.expect("runs");
+    tx.commit(&ctx).await.expect("commits");
+    assert_eq!(server.sessions(), [1, 2, 2, 2]);
+    assert_eq!(server.statements()[1..], ["BEGIN", "rows 1", "COMMIT"]);
+}
