@@ -337,7 +337,7 @@ where
         .await
         .expect_err("no such user");
     let pool = B::pool_in(&with_password, "x", PoolOptions::default()).expect("a pool");
-    let malformed = format!("{scheme}://nobody:{password}@{host}:not_a_port/x");
+    let malformed = format!("{scheme}://nobody:{password}@127.0.0.1:not_a_port/x");
     let malformed = B::connect(&timeout, &malformed, PoolOptions::default())
         .await
         .expect_err("a malformed URL");

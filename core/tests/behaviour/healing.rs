@@ -337,7 +337,10 @@ async fn a_begin_on_a_session_the_server_dropped_is_sent_again_on_another() {
     server.drop_silently(1);
 
     let ctx = Ctx::background();
-    let mut tx = pool.begin(&ctx).await.expect("a transaction on a new session");
+    let mut tx = pool
+        .begin(&ctx)
+        .await
+        .expect("a transaction on a new session");
     tx.execute(&ctx, "rows 1").await.expect("runs");
     tx.commit(&ctx).await.expect("commits");
     assert_eq!(server.sessions(), [1, 2, 2, 2]);
