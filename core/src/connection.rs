@@ -67,7 +67,8 @@ impl<D: Driver> PoolConnection<D> {
     ///   The connection is kept only if the server confirmed the stop.
     /// - A server-side statement timeout (set from the context's deadline) is reported as
     ///   the context's cause with [`StatementOutcome::Stopped`].
-    /// - A statement that fails with [`Error::Connection`] closes the connection.
+    /// - A statement that fails with [`Error::Connection`], or after which the driver
+    ///   reports the connection closed, closes the connection.
     ///
     /// Cancel safe in the way that matters: dropping the future hands the statement to a
     /// background task that stops it on the server; the next operation on this connection
