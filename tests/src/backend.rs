@@ -60,6 +60,12 @@ pub trait Backend: Send + Sync + 'static {
         format!("SELECT {}({seconds}) /* {marker} */", Self::SLEEP)
     }
 
+    /// `url` with whatever keeps the driver on TCP to the host it names (so that a proxy
+    /// there sees every byte).
+    fn over_tcp(url: &str) -> String {
+        url.to_owned()
+    }
+
     /// The test server's URL.
     fn url() -> String {
         std::env::var(Self::URL_VARIABLE).unwrap_or_else(|_| Self::DEFAULT_URL.to_owned())
@@ -162,6 +168,13 @@ impl Backend for MySql {
     fn terminate(id: u64) -> String {
         format!("KILL CONNECTION {id}")
     }
+
+    /// mysql_async moves to the server's Unix socket when the host is local, unless told not
+    /// to.
+    fn over_tcp(url: &str) -> String {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}prefer_socket=false")
+    }
 }
 
 /// A name no other test, run, or earlier run uses: `<prefix>_<pid>_<nanos>_<n>`.
@@ -226,7 +239,20 @@ impl<B: Backend> Stage<B> {
         .await
     }
 
+    /// Like [`Stage::new`], but the pool under test connects to `pool_url` (through a
+    /// proxy, say) while the observer stays on the test server directly.
+    pub async fn through(pool_url: &str, max_connections: usize) -> Stage<B> {
+        let turn = Turn::Shared {
+            _held: TURNS.read().await,
+        };
+        Stage::with_turn_at(pool_url, max_connections, turn).await
+    }
+
     async fn with_turn(max_connections: usize, turn: Turn) -> Stage<B> {
+        Stage::with_turn_at(&B::url(), max_connections, turn).await
+    }
+
+    async fn with_turn_at(pool_url: &str, max_connections: usize, turn: Turn) -> Stage<B> {
         let url = B::url();
         let root = Ctx::background();
         let namespace = unique("suite");
@@ -241,8 +267,8 @@ impl<B: Backend> Stage<B> {
             max_connections,
             ..PoolOptions::default()
         };
-        let pool = B::pool_in(&url, &namespace, options)
-            .unwrap_or_else(|error| unreachable_server::<B>(&url, error));
+        let pool = B::pool_in(pool_url, &namespace, options)
+            .unwrap_or_else(|error| unreachable_server::<B>(pool_url, error));
         Stage {
             pool,
             observer,

@@ -16,7 +16,10 @@ pub mod crud;
 pub mod fields;
 pub mod filters;
 pub mod models;
+pub mod proxy;
 pub mod race;
+pub mod random;
+pub mod storm;
 pub mod transactions;
 
 pub use backend::{Backend, MySql, Postgres, Stage};
@@ -72,6 +75,11 @@ macro_rules! suite {
                 ],
                 race: [
                     stops_racing_completion_never_reach_a_later_statement,
+                ],
+                storm: [
+                    a_storm_of_random_stops_loses_none_and_hits_no_wrong_statement,
+                    herds_of_simultaneous_cancels_lose_no_stop,
+                    stops_reach_the_server_over_a_slow_network,
                 ],
                 bad_input: [
                     decode_errors_name_the_column_and_the_type,
