@@ -55,6 +55,13 @@ pub trait Backend: Send + Sync + 'static {
     /// bound pattern (`%marker%`), excluding its own.
     const RUNNING: &'static str;
 
+    /// A query listing the sessions (as `u64`) that run a statement whose text contains the
+    /// bound pattern, excluding its own.
+    const RUNNING_SESSIONS: &'static str;
+
+    /// A statement that stops the statement session `id` runs, from another session.
+    fn stop_statement(id: u64) -> String;
+
     /// A statement that sleeps `seconds` on the server, tagged with `marker`.
     fn sleep(seconds: u32, marker: &str) -> String {
         format!("SELECT {}({seconds}) /* {marker} */", Self::SLEEP)
@@ -120,6 +127,13 @@ impl Backend for Postgres {
     fn terminate(id: u64) -> String {
         format!("SELECT pg_terminate_backend({id})")
     }
+
+    const RUNNING_SESSIONS: &'static str = "SELECT pid::int8 FROM pg_stat_activity \
+         WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()";
+
+    fn stop_statement(id: u64) -> String {
+        format!("SELECT pg_cancel_backend({id})")
+    }
 }
 
 /// MariaDB (or MySQL).
@@ -167,6 +181,13 @@ impl Backend for MySql {
 
     fn terminate(id: u64) -> String {
         format!("KILL CONNECTION {id}")
+    }
+
+    const RUNNING_SESSIONS: &'static str = "SELECT ID FROM information_schema.PROCESSLIST \
+         WHERE COMMAND = 'Query' AND INFO LIKE ? AND ID <> CONNECTION_ID()";
+
+    fn stop_statement(id: u64) -> String {
+        format!("KILL QUERY {id}")
     }
 
     /// mysql_async moves to the server's Unix socket when the host is local, unless told not
@@ -324,6 +345,24 @@ impl<B: Backend> Stage<B> {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         start.elapsed()
+    }
+
+    /// Stops, from the observer, every statement carrying `marker` that the server still
+    /// runs, and says how many there were: a failed test cleans up what it found, so that no
+    /// CPU-bound statement of it burns the shared machine for minutes.
+    pub async fn sweep(&self, marker: &str) -> usize {
+        let ctx = self.root.with_timeout(Duration::from_secs(10));
+        let query = Sql::new(B::RUNNING_SESSIONS).bind(format!("%{marker}%"));
+        let sessions: Vec<(u64,)> = self
+            .observer
+            .fetch_all(&ctx, query)
+            .await
+            .expect("the server's view");
+        for (id,) in &sessions {
+            // A statement that ended meanwhile has nothing to stop.
+            let _ = self.observer.execute(&ctx, B::stop_statement(*id)).await;
+        }
+        sessions.len()
     }
 
     /// Runs `statement` through the observer, outside the pool under test.

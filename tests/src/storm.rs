@@ -461,6 +461,7 @@ pub async fn storm<B: Backend>(stage: &Arc<Stage<B>>, plan: &StormPlan) -> Storm
                         (Some(after), _) => report.stop_latencies.push(after),
                         (None, running) => {
                             report.left_running += 1;
+                            stage.sweep(marker).await;
                             report.note(|| {
                                 format!(
                                     "{marker}: {shot:?} still ran ({running} seen) after the grace"
@@ -482,8 +483,10 @@ pub async fn storm<B: Backend>(stage: &Arc<Stage<B>>, plan: &StormPlan) -> Storm
     }
     // Whatever the outcome, no stop goes on past the cancel grace: nothing may run then.
     sleep_until(last + cancel_grace()).await;
-    let (_, running) = gone(stage, &format!("{prefix}-"), Instant::now(), SETTLE).await;
+    let everything = format!("{prefix}-");
+    let (_, running) = gone(stage, &everything, Instant::now(), SETTLE).await;
     report.running_at_end = u64::try_from(running).unwrap_or(0);
+    stage.sweep(&everything).await;
     report
 }
 
@@ -578,6 +581,7 @@ pub async fn herds<B: Backend>(stage: &Stage<B>, rounds: usize) -> HerdReport {
         report.statements += HERD as u64;
         report.lost += u64::try_from(running).unwrap_or(0);
         report.all_gone.extend(all_gone);
+        stage.sweep(&round_marker).await;
     }
     report
 }
@@ -637,6 +641,7 @@ pub async fn slow_network<B: Backend>(delay: Duration, after: Duration) -> Vec<S
             sleep_until(triggered + cancel_grace()).await;
             proxy.drained().await;
             let (_, left_running) = gone(&stage, &marker, Instant::now(), SETTLE).await;
+            stage.sweep(&marker).await;
             let right = match &fired.result {
                 Some(Err(Error::Canceled { cause, outcome })) => {
                     *outcome != StatementOutcome::NotSent
