@@ -59,10 +59,19 @@ async fn on<B: Backend>(name: &str, settings: &Settings, seed: u64) -> Vec<Strin
     stage.finish().await;
     eprintln!("{name}: a slow network");
     let slow = storm::slow_network::<B>(DELAY, STOP_AFTER).await;
+    eprintln!("{name}: a frozen link");
+    let stalled = storm::stalled_network::<B>().await;
 
     print!("{}", storm_text(name, &plan, &stormed));
     print!("{}", herds_text(&herded));
     print!("{}", slow_text(&slow));
+    print!(
+        "{}",
+        cases_text(
+            "frozen link: every open link stalls once the sleep runs",
+            &stalled
+        )
+    );
     let mut failures: Vec<String> = stormed
         .failures()
         .into_iter()
@@ -71,8 +80,9 @@ async fn on<B: Backend>(name: &str, settings: &Settings, seed: u64) -> Vec<Strin
         .collect();
     failures.extend(
         slow.iter()
-            .filter(|case| !case.right || case.left_running > 0 || case.gone_after.is_none())
-            .map(|case| format!("{name} slow network, {}: {}", case.name, case.result)),
+            .chain(&stalled)
+            .filter(|case| !case.stopped())
+            .map(|case| format!("{name} {}: {}", case.name, case.result)),
     );
     for note in stormed.notes.iter().chain(&herded.notes) {
         println!("  ! {note}");
@@ -151,11 +161,16 @@ fn herds_text(report: &HerdReport) -> String {
 }
 
 fn slow_text(cases: &[SlowCase]) -> String {
-    let mut text = format!(
-        "slow network: {} ms each way, stopped {} ms after sending (a 10 s sleep)\n",
+    let title = format!(
+        "slow network: {} ms each way, stopped {} ms after sending (a 10 s sleep)",
         DELAY.as_millis(),
         STOP_AFTER.as_millis()
     );
+    cases_text(&title, cases)
+}
+
+fn cases_text(title: &str, cases: &[SlowCase]) -> String {
+    let mut text = format!("{title}\n");
     for case in cases {
         let gone = case
             .gone_after

@@ -80,6 +80,7 @@ macro_rules! suite {
                     a_storm_of_random_stops_loses_none_and_hits_no_wrong_statement,
                     herds_of_simultaneous_cancels_lose_no_stop,
                     stops_reach_the_server_over_a_slow_network,
+                    stops_reach_the_server_when_the_statements_link_freezes,
                 ],
                 bad_input: [
                     decode_errors_name_the_column_and_the_type,

@@ -232,6 +232,15 @@ async fn fire<B: Backend, E: Executor<B::Driver>>(
     }
 }
 
+/// Whether `cause` is what `trigger` ends a context with.
+fn right_cause(trigger: Trigger, cause: &Cause) -> bool {
+    match trigger {
+        Trigger::Cancel => cause.reason() == Some(REASON),
+        Trigger::Deadline => *cause == Cause::DeadlineExceeded,
+        Trigger::Never | Trigger::Drop => false,
+    }
+}
+
 /// Whether `error` is the server stopping a statement: a stop that reached a statement
 /// whose caller never asked for one (theirs surface as [`Error::Canceled`]).
 fn stray_stop(error: &Error) -> bool {
@@ -311,7 +320,8 @@ pub struct StormReport {
     /// Any other error, or a long statement that completed.
     pub unexpected: u64,
     /// From the trigger to the statement's absence from the server's view, for every
-    /// statement sent and then stopped (polled, so it includes up to one poll).
+    /// statement sent and then stopped: the first poll of the view, which starts once the
+    /// caller is back, that no longer shows it (so never less than the caller's wait).
     pub stop_latencies: Vec<Duration>,
     /// From the deadline to the caller having control back, for statements sent and then
     /// ended by their deadline.
@@ -398,12 +408,7 @@ impl StormReport {
                     self.wrong_cancels += 1;
                     self.note(|| format!("{marker}: {shot:?} canceled by {cause}, context live"));
                 }
-                let right = match shot.trigger {
-                    Trigger::Cancel => cause.reason() == Some(REASON),
-                    Trigger::Deadline => *cause == Cause::DeadlineExceeded,
-                    Trigger::Never | Trigger::Drop => false,
-                };
-                if !right {
+                if !right_cause(shot.trigger, cause) {
                     self.wrong_causes += 1;
                     self.note(|| format!("{marker}: {shot:?} reported {cause}"));
                 }
@@ -512,7 +517,8 @@ pub struct HerdReport {
     /// Rounds whose statements the server never showed all running at once (the cancel
     /// went out anyway).
     pub never_all_running: u64,
-    /// From the cancel to the last of a round's statements gone from the server's view.
+    /// From the cancel to the last of a round's statements gone from the server's view,
+    /// polled once every caller of the round is back.
     pub all_gone: Vec<Duration>,
     /// The first few failures, in words.
     pub notes: Vec<String>,
@@ -597,12 +603,46 @@ pub struct SlowCase {
     pub right: bool,
     /// From the trigger to the caller having control back.
     pub returned_after: Duration,
-    /// From the trigger to the statement's absence from the server's view (`None`: still
-    /// there after the cancel grace and [`SETTLE`]).
+    /// From the trigger to the statement's absence from the server's view, polled once the
+    /// caller is back (`None`: still there after the cancel grace and [`SETTLE`]).
     pub gone_after: Option<Duration>,
     /// How many times the statement ran on the server once its stop had settled (the cancel
     /// grace had passed and every byte the proxy held had been delivered): must be 0.
     pub left_running: i64,
+}
+
+impl SlowCase {
+    /// The case `name`, ended by `trigger` as `fired` says; `seen` is what the server's view
+    /// showed: how long after the trigger the statement was gone, and how many times it
+    /// ran once its stop had settled.
+    fn new(
+        name: String,
+        trigger: Trigger,
+        fired: &Fired,
+        seen: (Option<Duration>, i64),
+    ) -> SlowCase {
+        let (gone_after, left_running) = seen;
+        let triggered = fired.triggered.unwrap_or(fired.returned);
+        let right = matches!(
+            &fired.result,
+            Some(Err(Error::Canceled { cause, outcome }))
+                if *outcome != StatementOutcome::NotSent && right_cause(trigger, cause)
+        );
+        SlowCase {
+            name,
+            result: format!("{:?}", fired.result),
+            right,
+            returned_after: fired.returned.saturating_duration_since(triggered),
+            gone_after,
+            left_running,
+        }
+    }
+
+    /// Whether all went as promised: a cancel of a sent statement with the trigger's cause
+    /// reported, and the statement gone from the server's view, for good.
+    pub fn stopped(&self) -> bool {
+        self.right && self.gone_after.is_some() && self.left_running == 0
+    }
 }
 
 /// A sleep of 10 s with a bound duration, new to the connection or prepared on it first,
@@ -642,25 +682,10 @@ pub async fn slow_network<B: Backend>(delay: Duration, after: Duration) -> Vec<S
             proxy.drained().await;
             let (_, left_running) = gone(&stage, &marker, Instant::now(), SETTLE).await;
             stage.sweep(&marker).await;
-            let right = match &fired.result {
-                Some(Err(Error::Canceled { cause, outcome })) => {
-                    *outcome != StatementOutcome::NotSent
-                        && match trigger {
-                            Trigger::Cancel => cause.reason() == Some(REASON),
-                            _ => *cause == Cause::DeadlineExceeded,
-                        }
-                }
-                _ => false,
-            };
             let history = if prepared { "prepared" } else { "new" };
-            cases.push(SlowCase {
-                name: format!("{history} statement, {trigger:?}"),
-                result: format!("{:?}", fired.result),
-                right,
-                returned_after: fired.returned.saturating_duration_since(triggered),
-                gone_after,
-                left_running,
-            });
+            let name = format!("{history} statement, {trigger:?}");
+            let seen = (gone_after, left_running);
+            cases.push(SlowCase::new(name, trigger, &fired, seen));
         }
     }
     assert!(
@@ -668,6 +693,43 @@ pub async fn slow_network<B: Backend>(delay: Duration, after: Duration) -> Vec<S
         "the pool never went through the proxy"
     );
     stage.finish().await;
+    cases
+}
+
+/// A 10 s sleep through a proxy whose every open link (the statement's connection, and any
+/// connection the driver holds open for its stops) freezes while the sleep runs, as on a
+/// network that drops a path; ended by a cancel and by a deadline. Only what the driver
+/// opens afresh can reach the server.
+pub async fn stalled_network<B: Backend>() -> Vec<SlowCase> {
+    let url = B::url();
+    let server = server_address(&url).unwrap_or_else(|| panic!("{url} names no server"));
+    let mut cases = Vec::new();
+    for trigger in [Trigger::Cancel, Trigger::Deadline] {
+        // A proxy per case: a stall is for good.
+        let proxy = Proxy::start(server, Duration::ZERO).await.expect("a proxy");
+        let stage = Stage::<B>::through(&proxy.url(&B::over_tcp(&url)), 1).await;
+        let root = &stage.root;
+        let marker = unique("stalled");
+        let mut connection = stage.pool.acquire(root).await.expect("acquire");
+        let stall = async {
+            stage.wait_running(&marker, Duration::from_secs(5)).await;
+            proxy.stall();
+        };
+        let shot = Shot {
+            work: Work::Sleep { bound: false },
+            trigger,
+            after: Duration::from_millis(300),
+        };
+        let sql = Sql::new(B::sleep(10, &marker));
+        let (fired, ()) = tokio::join!(fire::<B, _>(&mut connection, root, &shot, sql), stall);
+        let triggered = fired.triggered.unwrap_or(fired.returned);
+        let seen = gone(&stage, &marker, triggered, cancel_grace() + SETTLE).await;
+        stage.sweep(&marker).await;
+        let name = format!("stalled link, {trigger:?}");
+        cases.push(SlowCase::new(name, trigger, &fired, seen));
+        drop(connection);
+        stage.finish().await;
+    }
     cases
 }
 
@@ -731,12 +793,19 @@ pub async fn herds_of_simultaneous_cancels_lose_no_stop<B: Backend>() {
 
 pub async fn stops_reach_the_server_over_a_slow_network<B: Backend>() {
     let cases = slow_network::<B>(Duration::from_millis(100), Duration::from_millis(50)).await;
-    for case in &cases {
-        println!("{} over a slow network: {case:?}", B::NAME);
+    assert_all_stopped::<B>(&cases);
+}
+
+pub async fn stops_reach_the_server_when_the_statements_link_freezes<B: Backend>() {
+    assert_all_stopped::<B>(&stalled_network::<B>().await);
+}
+
+/// Every case reported a cancel of a sent statement with its trigger's cause, and its
+/// statement was gone from the server's view, for good.
+fn assert_all_stopped<B: Backend>(cases: &[SlowCase]) {
+    for case in cases {
+        println!("{}: {case:?}", B::NAME);
     }
-    let wrong: Vec<_> = cases
-        .iter()
-        .filter(|case| !case.right || case.gone_after.is_none() || case.left_running > 0)
-        .collect();
+    let wrong: Vec<_> = cases.iter().filter(|case| !case.stopped()).collect();
     assert!(wrong.is_empty(), "{}: {wrong:#?}", B::NAME);
 }
