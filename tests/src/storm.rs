@@ -254,16 +254,19 @@ fn stray_stop(error: &Error) -> bool {
 
 /// Polls the server's view until no statement carrying `marker` runs, or until `within`
 /// after `since`: how long after `since` it was gone, and how many still ran at the end.
+/// A view that cannot be read is tried again; never read, the statement counts as running.
 async fn gone<B: Backend>(
     stage: &Stage<B>,
     marker: &str,
     since: Instant,
     within: Duration,
 ) -> (Option<Duration>, i64) {
+    let mut running = 1;
     loop {
-        let running = stage.running(marker).await;
-        if running == 0 {
-            return (Some(since.elapsed()), 0);
+        match stage.try_running(marker).await {
+            Ok(0) => return (Some(since.elapsed()), 0),
+            Ok(count) => running = count,
+            Err(error) => println!("{marker}: the server's view could not be read: {error}"),
         }
         if since.elapsed() > within {
             return (None, running);
@@ -557,7 +560,11 @@ pub async fn herds<B: Backend>(stage: &Stage<B>, rounds: usize) -> HerdReport {
             })
             .collect();
         let all_running = async {
-            while stage.running(&round_marker).await < HERD as i64 {
+            // A view that cannot be read is read again.
+            while !matches!(
+                stage.try_running(&round_marker).await,
+                Ok(running) if running >= HERD as i64
+            ) {
                 sleep(Duration::from_millis(1)).await;
             }
         };
