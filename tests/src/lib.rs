@@ -16,8 +16,11 @@ pub mod crud;
 pub mod fields;
 pub mod filters;
 pub mod models;
+pub mod proxy;
 pub mod race;
+pub mod random;
 pub mod statement_text;
+pub mod storm;
 pub mod transactions;
 
 pub use backend::{Backend, MySql, Postgres, Stage};
@@ -77,6 +80,12 @@ macro_rules! suite {
                 statement_text: [
                     a_text_of_several_statements_is_refused_and_none_of_it_runs,
                     a_callers_own_session_time_limit_is_refused,
+                ],
+                storm: [
+                    a_storm_of_random_stops_loses_none_and_hits_no_wrong_statement,
+                    herds_of_simultaneous_cancels_lose_no_stop,
+                    stops_reach_the_server_over_a_slow_network,
+                    stops_reach_the_server_when_the_statements_link_freezes,
                 ],
                 bad_input: [
                     decode_errors_name_the_column_and_the_type,
