@@ -128,6 +128,10 @@ const ASK_AGAIN_AFTER: Duration = Duration::from_millis(20);
 /// The longest pause between two stop requests.
 const ASK_AGAIN_AT_MOST: Duration = Duration::from_millis(250);
 
+/// Where a completed request cannot have been lost, how long one may go unanswered before
+/// another is sent beside it, over a new connection.
+const UNANSWERED: Duration = Duration::from_millis(250);
+
 /// How many stop requests may be on their way at once: a request delayed by a slow
 /// network or a busy server does not hold back the next.
 const REQUESTS_AT_ONCE: usize = 3;
@@ -139,7 +143,8 @@ const REQUESTS_AT_ONCE: usize = 3;
 /// say). So where a completed request can have been lost
 /// ([`Canceller::COMPLETED_REQUEST_CAN_BE_LOST`](crate::Canceller)), it is sent again
 /// while the statement runs, on a schedule that backs off, whether or not the earlier ones
-/// have completed; a request that failed is sent again on every backend.
+/// have completed. On every backend a request that failed is sent again, and so is one
+/// still unanswered after [`UNANSWERED`] (over a stalled link it may never be).
 ///
 /// The connection is kept only when the statement ended with the server's "interrupted"
 /// error and every request sent has completed: that proves each request was consumed and
@@ -158,13 +163,16 @@ where
 {
     let give_up = Instant::now() + grace;
     let can_be_lost = <Canceller<D> as driver::Canceller>::COMPLETED_REQUEST_CAN_BE_LOST;
+    // Where a completed request cannot have been lost, the next one is only for a request
+    // still unanswered by then (a stalled network, a kill line on a frozen link).
+    let again_after = |pause| if can_be_lost { pause } else { UNANSWERED };
     let asking = async {
         let mut requests = FuturesUnordered::new();
         let mut every_request_completed = true;
         // The first request goes out at once; when the next one is due, if one is.
         requests.push(canceller.cancel());
         let mut pause = ASK_AGAIN_AFTER;
-        let mut next_request = can_be_lost.then(|| Instant::now() + pause);
+        let mut next_request = Some(Instant::now() + again_after(pause));
         loop {
             let due = next_request.unwrap_or(give_up);
             tokio::select! {
@@ -191,18 +199,20 @@ where
                         .unwrap_or(false);
                     return (landed, completed);
                 }
-                Some(sent) = requests.next(), if !requests.is_empty() => {
-                    if sent.is_err() {
+                Some(sent) = requests.next(), if !requests.is_empty() => match sent {
+                    Ok(()) if !can_be_lost => next_request = None,
+                    Ok(()) => {}
+                    Err(_) => {
                         every_request_completed = false;
                         next_request.get_or_insert_with(|| Instant::now() + pause);
                     }
-                }
+                },
                 () = tokio::time::sleep_until(due),
                     if next_request.is_some() && requests.len() < REQUESTS_AT_ONCE =>
                 {
                     requests.push(canceller.cancel());
                     pause = (pause * 2).min(ASK_AGAIN_AT_MOST);
-                    next_request = can_be_lost.then(|| Instant::now() + pause);
+                    next_request = Some(Instant::now() + again_after(pause));
                 }
             }
         }

@@ -211,6 +211,18 @@ impl Backend for MySql {
 /// two-core machine, so a slow machine does not. Latency figures are the benchmark's.
 pub const PROMPTLY: Duration = Duration::from_secs(2);
 
+/// The stage's usual pool options: callers wait for each stop to settle, so every outcome a
+/// test asserts is final (the default `stop_wait` returns `Stopping` when a loaded machine
+/// is slow to confirm; tests of that default give their own options).
+fn settled(max_connections: usize) -> PoolOptions {
+    let defaults = PoolOptions::default();
+    PoolOptions {
+        max_connections,
+        stop_wait: defaults.cancel_grace,
+        ..defaults
+    }
+}
+
 /// A name no other test, run, or earlier run uses: `<prefix>_<pid>_<nanos>_<n>`.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -276,17 +288,22 @@ impl<B: Backend> Stage<B> {
     /// Like [`Stage::new`], but the pool under test connects to `pool_url` (through a
     /// proxy, say) while the observer stays on the test server directly.
     pub async fn through(pool_url: &str, max_connections: usize) -> Stage<B> {
+        Stage::through_with(pool_url, settled(max_connections)).await
+    }
+
+    /// Like [`Stage::through`], with the pool's options as given.
+    pub async fn through_with(pool_url: &str, options: PoolOptions) -> Stage<B> {
         let turn = Turn::Shared {
             _held: TURNS.read().await,
         };
-        Stage::with_turn_at(pool_url, max_connections, turn).await
+        Stage::with_turn_at(pool_url, options, turn).await
     }
 
     async fn with_turn(max_connections: usize, turn: Turn) -> Stage<B> {
-        Stage::with_turn_at(&B::url(), max_connections, turn).await
+        Stage::with_turn_at(&B::url(), settled(max_connections), turn).await
     }
 
-    async fn with_turn_at(pool_url: &str, max_connections: usize, turn: Turn) -> Stage<B> {
+    async fn with_turn_at(pool_url: &str, options: PoolOptions, turn: Turn) -> Stage<B> {
         let url = B::url();
         let root = Ctx::background();
         let namespace = unique("suite");
@@ -297,15 +314,6 @@ impl<B: Backend> Stage<B> {
             .execute(&setup, B::create_namespace(&namespace))
             .await
             .unwrap_or_else(|error| unreachable_server::<B>(&url, error));
-        // Callers wait for each stop to settle, so every outcome a test asserts is final
-        // (the default `stop_wait` returns `Stopping` when a loaded machine is slow to
-        // confirm; tests of that default build their own pool).
-        let defaults = PoolOptions::default();
-        let options = PoolOptions {
-            max_connections,
-            stop_wait: defaults.cancel_grace,
-            ..defaults
-        };
         let pool = B::pool_in(pool_url, &namespace, options)
             .unwrap_or_else(|error| unreachable_server::<B>(pool_url, error));
         Stage {

@@ -19,6 +19,7 @@ pub mod models;
 pub mod proxy;
 pub mod race;
 pub mod random;
+pub mod stalled;
 pub mod statement_text;
 pub mod storm;
 pub mod transactions;
@@ -80,6 +81,9 @@ macro_rules! suite {
                 statement_text: [
                     a_text_of_several_statements_is_refused_and_none_of_it_runs,
                     a_callers_own_session_time_limit_is_refused,
+                ],
+                stalled: [
+                    at_a_stalled_network_the_caller_is_answered_at_its_deadline_and_the_pool_moves_on,
                 ],
                 storm: [
                     a_storm_of_random_stops_loses_none_and_hits_no_wrong_statement,
