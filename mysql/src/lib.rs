@@ -16,8 +16,8 @@
 //!   extra round trip is needed (see *Server flavours*).
 //! - [`MyCanceller`] sends `KILL QUERY <connection id>` over a kill line of its own and
 //!   completes once the server has answered, by which time the target's kill flag is set.
-//!   It is sent once (a completed kill cannot be lost, see below), and again only if it
-//!   failed.
+//!   Core sends it again while the statement runs: a kill processed before the server has
+//!   read the statement's command is cleared when that command starts (see below).
 //! - One statement per text: mysql_async always enables multi-statement texts, and the
 //!   server-side limit would cover only the first, so a text with a second statement is
 //!   refused before anything is sent (as PostgreSQL refuses it), and so is a statement
@@ -87,7 +87,8 @@
 //!   target's own mutex, which the statement needs to end. `SLEEP()` waits with one mutex
 //!   shared by every `SLEEP()` on the server, so when several run at once a kill can take
 //!   seconds, and the statement with it; a second kill of the same statement waits again
-//!   (so tethered never repeats a completed one), and the statement timer of
+//!   (so core asks again only after an answer, or beside one unanswered for a second),
+//!   and the statement timer of
 //!   `max_statement_time`, one thread for the whole server, can be caught the same way and
 //!   hold up other sessions' statements as they end. Measured: 4 sessions killing 5 ms
 //!   sleeps 2,000 times left statements in `Query end` for up to 6 s. Such a stop reaches
