@@ -4,7 +4,8 @@
 //!
 //! `cargo run --release -p tethered-bench` prints the table and the goals;
 //! `-- --json` prints one JSON object per row instead; `-- --help` lists the options.
-//! `PROFILE_ONLY=...` runs one contestant alone for a profiler (see [`profile`]).
+//! `PROFILE_ONLY=...` runs one contestant alone for a profiler (see [`profile`]);
+//! `-- --storm` runs the suite's storm, herds and slow network at scale (see [`storm`]).
 //! bench/README.md says what each workload measures and how.
 
 mod backend;
@@ -22,6 +23,7 @@ mod raw_postgres;
 mod report;
 mod settings;
 mod sqlx_contestant;
+mod storm;
 mod tethered_contestant;
 mod workload;
 
@@ -68,6 +70,9 @@ fn main() -> ExitCode {
 async fn run(settings: Settings) -> Result<()> {
     if let Ok(selection) = std::env::var("PROFILE_ONLY") {
         return profile::profile(&selection).await;
+    }
+    if settings.storm.on {
+        return storm::run(&settings).await;
     }
     let started = Instant::now();
     let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH)?;

@@ -16,17 +16,36 @@ pub struct Settings {
     pub sizes: Sizes,
     /// Workload 5.
     pub plan: Plan,
+    /// `--storm`: the storm, the herds and the slow network instead of the comparison.
+    pub storm: Storm,
+}
+
+/// How large the `--storm` run is.
+#[derive(Clone, Debug)]
+pub struct Storm {
+    /// Whether to run it (instead of the comparison).
+    pub on: bool,
+    /// Statements in each backend's storm.
+    pub statements: usize,
+    /// Herds of simultaneous cancels on each backend.
+    pub herd_rounds: usize,
 }
 
 /// What `--help` prints.
 pub const USAGE: &str = "\
 usage: tethered-bench [--json] [--quick] [--backend postgres|mysql] [--rounds N] [--trials N]
+       tethered-bench --storm [--storm-statements N] [--herd-rounds R] [--backend postgres|mysql]
 
   --json        one JSON object per row (table rows, cancellation rows, goals) instead of the table
   --quick       a smoke run: fewer rounds, smaller rounds, 20 cancellation trials
   --backend     run one backend only
   --rounds      measured rounds per workload (default 15; one warm-up round comes first)
   --trials      cancellation trials per way of stopping tethered (default 100)
+  --storm       instead of the comparison: random stops under contention, herds of 8
+                simultaneous cancels and a slow network, counted on the server's view;
+                exits non-zero if a stop was lost or a wrong statement was hit
+  --storm-statements  statements in each backend's storm (default 100000)
+  --herd-rounds herds of 8 simultaneous cancels per backend (default 1000)
 
 Servers: TETHERED_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test),
          TETHERED_MYSQL_URL (default mysql://root@127.0.0.1:3306/test).
@@ -43,7 +62,16 @@ impl Settings {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
                 "--json" => settings.json = true,
-                "--quick" => settings = Settings::quick(settings.json, settings.backend),
+                "--quick" => {
+                    let storm = settings.storm.clone();
+                    settings = Settings::quick(settings.json, settings.backend);
+                    settings.storm = storm;
+                }
+                "--storm" => settings.storm.on = true,
+                "--storm-statements" => {
+                    settings.storm.statements = count(&value("--storm-statements")?)?;
+                }
+                "--herd-rounds" => settings.storm.herd_rounds = count(&value("--herd-rounds")?)?,
                 "--backend" => {
                     let backend = value("--backend")?;
                     if !["postgres", "mysql"].contains(&backend.as_str()) {
@@ -83,6 +111,11 @@ impl Settings {
                 abandon_trials: 3,
                 abandon_sleep: Duration::from_secs(3),
             },
+            storm: Storm {
+                on: false,
+                statements: 100_000,
+                herd_rounds: 1_000,
+            },
         }
     }
 
@@ -105,6 +138,7 @@ impl Settings {
                 abandon_trials: 1,
                 ..full.plan
             },
+            storm: full.storm,
         }
     }
 

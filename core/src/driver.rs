@@ -107,14 +107,6 @@ pub struct Executed {
 /// Cloning gives another handle to the same connection's statements (the pool keeps one
 /// per checked-out connection, to stop what still runs when it closes).
 pub trait Canceller: Clone + Send + Sync + 'static {
-    /// Whether a request that completed may still have missed the statement, so that it
-    /// must be sent again while the statement runs. PostgreSQL: yes, a CancelRequest that
-    /// reaches a backend waiting for the client's next protocol message is discarded.
-    /// MySQL/MariaDB: no, a completed `KILL QUERY` has set the flag the statement checks
-    /// (and sending it again makes MariaDB's `KILL` wait on the statement once more). A
-    /// request that failed is sent again either way.
-    const COMPLETED_REQUEST_CAN_BE_LOST: bool;
-
     /// Asks the server to stop whatever statement the connection is running.
     ///
     /// Completes once the server has acted on the request, so that nothing of it can

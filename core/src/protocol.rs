@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout_at};
 
 use crate::connection::Slot;
-use crate::driver::{self, Canceller as _, Connection, Driver};
+use crate::driver::{Canceller as _, Connection, Driver};
 use crate::error::{DatabaseErrorKind, Error, Result, StatementOutcome};
 use crate::pool::Pooled;
 
@@ -121,25 +121,32 @@ where
     }
 }
 
-/// How long after a stop request the next one goes out, at first, if the statement is
-/// still running; each later pause doubles, up to [`ASK_AGAIN_AT_MOST`].
+/// How long after a stop request was answered the next one goes out, at first, if the
+/// statement is still running; each later pause doubles, up to [`ASK_AGAIN_AT_MOST`].
 const ASK_AGAIN_AFTER: Duration = Duration::from_millis(20);
 
-/// The longest pause between two stop requests.
+/// The longest pause between an answer and the next stop request.
 const ASK_AGAIN_AT_MOST: Duration = Duration::from_millis(250);
 
-/// How many stop requests may be on their way at once: a request delayed by a slow
-/// network or a busy server does not hold back the next.
+/// How long a stop request may go unanswered before another is sent beside it, over a new
+/// connection: over a stalled link (a kill line on a frozen path) it may never be. Long
+/// enough not to double a MariaDB `KILL` that is only waiting on its statement.
+const UNANSWERED: Duration = Duration::from_secs(1);
+
+/// How many stop requests may be unanswered at once.
 const REQUESTS_AT_ONCE: usize = 3;
 
 /// Asks the server to stop the statement until it has ended, at most `grace` in all.
 ///
-/// One request is not always enough: PostgreSQL drops a cancel that reaches a backend
-/// waiting for the client's next message (between a statement's prepare and its execute,
-/// say). So where a completed request can have been lost
-/// ([`Canceller::COMPLETED_REQUEST_CAN_BE_LOST`](crate::Canceller)), it is sent again
-/// while the statement runs, on a schedule that backs off, whether or not the earlier ones
-/// have completed; a request that failed is sent again on every backend.
+/// One request is not enough. A server discards one that reaches the session before or
+/// between the statement's commands: PostgreSQL drops a CancelRequest that reaches a
+/// backend waiting for the client's next protocol message (between a statement's prepare
+/// and its execute, say), and MariaDB clears a kill flag when the next command starts, so
+/// a `KILL QUERY` processed before the statement's own command has been read is lost. So
+/// while the statement runs the request is sent again, one at a time: after each answer,
+/// following a pause that backs off, and beside one still unanswered after
+/// [`UNANSWERED`]. (Not faster: a second `KILL` of a statement MariaDB is still waking
+/// waits on it again.)
 ///
 /// The connection is kept only when the statement ended with the server's "interrupted"
 /// error and every request sent has completed: that proves each request was consumed and
@@ -157,16 +164,14 @@ where
     L: Future<Output = (Pooled<D>, Result<T>)>,
 {
     let give_up = Instant::now() + grace;
-    let can_be_lost = <Canceller<D> as driver::Canceller>::COMPLETED_REQUEST_CAN_BE_LOST;
     let asking = async {
         let mut requests = FuturesUnordered::new();
         let mut every_request_completed = true;
-        // The first request goes out at once; when the next one is due, if one is.
+        // The first request goes out at once; the next when it is due.
         requests.push(canceller.cancel());
+        let mut next_request = Instant::now() + UNANSWERED;
         let mut pause = ASK_AGAIN_AFTER;
-        let mut next_request = can_be_lost.then(|| Instant::now() + pause);
         loop {
-            let due = next_request.unwrap_or(give_up);
             tokio::select! {
                 biased;
                 landed = landing.as_mut() => {
@@ -192,17 +197,15 @@ where
                     return (landed, completed);
                 }
                 Some(sent) = requests.next(), if !requests.is_empty() => {
-                    if sent.is_err() {
-                        every_request_completed = false;
-                        next_request.get_or_insert_with(|| Instant::now() + pause);
+                    every_request_completed &= sent.is_ok();
+                    if requests.is_empty() {
+                        next_request = Instant::now() + pause;
+                        pause = (pause * 2).min(ASK_AGAIN_AT_MOST);
                     }
                 }
-                () = tokio::time::sleep_until(due),
-                    if next_request.is_some() && requests.len() < REQUESTS_AT_ONCE =>
-                {
+                () = tokio::time::sleep_until(next_request), if requests.len() < REQUESTS_AT_ONCE => {
                     requests.push(canceller.cancel());
-                    pause = (pause * 2).min(ASK_AGAIN_AT_MOST);
-                    next_request = can_be_lost.then(|| Instant::now() + pause);
+                    next_request = Instant::now() + UNANSWERED;
                 }
             }
         }

@@ -219,10 +219,6 @@ impl MyCanceller {
 }
 
 impl Canceller for MyCanceller {
-    // A completed KILL QUERY has set the flag; sent again, MariaDB's KILL would wait on
-    // a statement that holds a mutex it needs once more (up to 2 s each time).
-    const COMPLETED_REQUEST_CAN_BE_LOST: bool = false;
-
     /// Completes once the server has answered `KILL QUERY`, by which time the target's
     /// kill flag is set. Whether the statement stopped is told by the statement itself: it
     /// ends with error 1317.

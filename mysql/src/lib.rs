@@ -6,15 +6,22 @@
 //! connection can be made; [`MySql::new`] takes `mysql_async::Opts` built in code. TLS is
 //! not supported yet: mysql_async is built without its TLS features.
 //!
-//! - [`MySql`] is the driver: connection options and the *kill line*, one connection per
-//!   driver (outside the pool) that cancels go over. Each pooled connection is one plain
-//!   `mysql_async::Conn`; mysql_async's own pool is not used, tethered's is.
+//! - [`MySql`] is the driver: connection options and the *kill lines*, connections outside
+//!   the pool that cancels go over (one per kill in flight, a few kept idle, each on the
+//!   server its target is on). Each pooled connection is one plain `mysql_async::Conn`;
+//!   mysql_async's own pool is not used, tethered's is.
 //! - [`MyConnection`] runs a statement with bound values as a prepared statement
 //!   (mysql_async's per-connection cache, keyed by text) and one without values as text.
 //!   A context with a deadline puts the server's own limit into the statement text, so no
 //!   extra round trip is needed (see *Server flavours*).
-//! - [`MyCanceller`] sends `KILL QUERY <connection id>` over the kill line and completes
-//!   once the server has answered, by which time the target's kill flag is set.
+//! - [`MyCanceller`] sends `KILL QUERY <connection id>` over a kill line of its own and
+//!   completes once the server has answered, by which time the target's kill flag is set.
+//!   Core sends it again while the statement runs: a kill processed before the server has
+//!   read the statement's command is cleared when that command starts (see below).
+//! - One statement per text: mysql_async always enables multi-statement texts, and the
+//!   server-side limit would cover only the first, so a text with a second statement is
+//!   refused before anything is sent (as PostgreSQL refuses it), and so is a statement
+//!   that sets `max_statement_time` or `max_execution_time`, which tethered manages.
 //! - Values are bound with their own type and signedness (`u64::MAX` stays itself), and
 //!   sessions run in strict mode, so a value that does not fit its column is error 1264,
 //!   never a silent truncation. [`MyRow`] decodes text and binary results alike.
@@ -91,6 +98,20 @@
 //! socket here). A kill line the server closed (after `wait_timeout`, or killed) is
 //! reopened and the request sent again: a request the server never read can never run
 //! later.
+//!
+//! - **`KILL` can wait on its target for up to 2 s.** MariaDB's `THD::awake` wakes a
+//!   statement waiting on a condition by locking the mutex it waits with, retrying a
+//!   `trylock` every 50 ms for up to `SECONDS_TO_WAIT_FOR_KILL` (2 s) while holding the
+//!   target's own mutex, which the statement needs to end. `SLEEP()` waits with one mutex
+//!   shared by every `SLEEP()` on the server, so when several run at once a kill can take
+//!   seconds, and the statement with it; a second kill of the same statement waits again
+//!   (so core asks again only after an answer, or beside one unanswered for a second),
+//!   and the statement timer of
+//!   `max_statement_time`, one thread for the whole server, can be caught the same way and
+//!   hold up other sessions' statements as they end. Measured: 4 sessions killing 5 ms
+//!   sleeps 2,000 times left statements in `Query end` for up to 6 s. Such a stop reaches
+//!   the caller as `Stopping` (or `Unknown` past the cancel grace, 3 s by default); CPU-bound
+//!   statements, which wait on no condition, stop at once.
 
 mod bind;
 mod cancel;

@@ -178,9 +178,6 @@ fn cancel_error(error: impl Into<tethered_core::BoxError>) -> Error {
 }
 
 impl<T: PgTls> Canceller for PgCanceller<T> {
-    // A cancel reaching the backend between two protocol messages is discarded.
-    const COMPLETED_REQUEST_CAN_BE_LOST: bool = true;
-
     /// Completes once the server has taken the request and closed the socket. Whether the
     /// statement stopped is told by the statement itself: it ends with SQLSTATE 57014.
     async fn cancel(&self) -> Result<()> {

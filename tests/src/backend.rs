@@ -61,6 +61,13 @@ pub trait Backend: Send + Sync + 'static {
     /// bound pattern (`%marker%`), excluding its own.
     const RUNNING: &'static str;
 
+    /// A query listing the sessions (as `u64`) that run a statement whose text contains the
+    /// bound pattern, excluding its own.
+    const RUNNING_SESSIONS: &'static str;
+
+    /// A statement that stops the statement session `id` runs, from another session.
+    fn stop_statement(id: u64) -> String;
+
     /// The tethered driver for `url`, confined to `namespace` (see [`Backend::pool_in`]).
     fn driver_in(url: &str, namespace: &str) -> tethered::Result<Self::Driver>;
 
@@ -85,6 +92,12 @@ pub trait Backend: Send + Sync + 'static {
     /// A statement that sleeps `seconds` on the server, tagged with `marker`.
     fn sleep(seconds: u32, marker: &str) -> String {
         format!("SELECT {}({seconds}) /* {marker} */", Self::SLEEP)
+    }
+
+    /// `url` with whatever keeps the driver on TCP to the host it names (so that a proxy
+    /// there sees every byte).
+    fn over_tcp(url: &str) -> String {
+        url.to_owned()
     }
 
     /// The test server's URL.
@@ -163,6 +176,13 @@ impl Backend for Postgres {
     fn terminate(id: u64) -> String {
         format!("SELECT pg_terminate_backend({id})")
     }
+
+    const RUNNING_SESSIONS: &'static str = "SELECT pid::int8 FROM pg_stat_activity \
+         WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()";
+
+    fn stop_statement(id: u64) -> String {
+        format!("SELECT pg_cancel_backend({id})")
+    }
 }
 
 /// MariaDB (or MySQL).
@@ -234,6 +254,20 @@ impl Backend for MySql {
     fn terminate(id: u64) -> String {
         format!("KILL CONNECTION {id}")
     }
+
+    const RUNNING_SESSIONS: &'static str = "SELECT ID FROM information_schema.PROCESSLIST \
+         WHERE COMMAND = 'Query' AND INFO LIKE ? AND ID <> CONNECTION_ID()";
+
+    fn stop_statement(id: u64) -> String {
+        format!("KILL QUERY {id}")
+    }
+
+    /// mysql_async moves to the server's Unix socket when the host is local, unless told not
+    /// to.
+    fn over_tcp(url: &str) -> String {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}prefer_socket=false")
+    }
 }
 
 /// How soon a stopped statement must be gone from the server, or its caller answered, after
@@ -241,6 +275,18 @@ impl Backend for MySql {
 /// so a stop that was lost fails the test; far above any scheduling delay on a loaded
 /// two-core machine, so a slow machine does not. Latency figures are the benchmark's.
 pub const PROMPTLY: Duration = Duration::from_secs(2);
+
+/// The stage's usual pool options: callers wait for each stop to settle, so every outcome a
+/// test asserts is final (the default `stop_wait` returns `Stopping` when a loaded machine
+/// is slow to confirm; tests of that default give their own options).
+fn settled(max_connections: usize) -> PoolOptions {
+    let defaults = PoolOptions::default();
+    PoolOptions {
+        max_connections,
+        stop_wait: defaults.cancel_grace,
+        ..defaults
+    }
+}
 
 /// A name no other test, run, or earlier run uses: `<prefix>_<pid>_<nanos>_<n>`.
 pub fn unique(prefix: &str) -> String {
@@ -304,7 +350,25 @@ impl<B: Backend> Stage<B> {
         .await
     }
 
+    /// Like [`Stage::new`], but the pool under test connects to `pool_url` (through a
+    /// proxy, say) while the observer stays on the test server directly.
+    pub async fn through(pool_url: &str, max_connections: usize) -> Stage<B> {
+        Stage::through_with(pool_url, settled(max_connections)).await
+    }
+
+    /// Like [`Stage::through`], with the pool's options as given.
+    pub async fn through_with(pool_url: &str, options: PoolOptions) -> Stage<B> {
+        let turn = Turn::Shared {
+            _held: TURNS.read().await,
+        };
+        Stage::with_turn_at(pool_url, options, turn).await
+    }
+
     async fn with_turn(max_connections: usize, turn: Turn) -> Stage<B> {
+        Stage::with_turn_at(&B::url(), settled(max_connections), turn).await
+    }
+
+    async fn with_turn_at(pool_url: &str, options: PoolOptions, turn: Turn) -> Stage<B> {
         let url = B::url();
         let root = Ctx::background();
         let namespace = unique("suite");
@@ -315,17 +379,8 @@ impl<B: Backend> Stage<B> {
             .execute(&setup, B::create_namespace(&namespace))
             .await
             .unwrap_or_else(|error| unreachable_server::<B>(&url, error));
-        // Callers wait for each stop to settle, so every outcome a test asserts is final
-        // (the default `stop_wait` returns `Stopping` when a loaded machine is slow to
-        // confirm; tests of that default build their own pool).
-        let defaults = PoolOptions::default();
-        let options = PoolOptions {
-            max_connections,
-            stop_wait: defaults.cancel_grace,
-            ..defaults
-        };
-        let pool = B::pool_in(&url, &namespace, options)
-            .unwrap_or_else(|error| unreachable_server::<B>(&url, error));
+        let pool = B::pool_in(pool_url, &namespace, options)
+            .unwrap_or_else(|error| unreachable_server::<B>(pool_url, error));
         Stage {
             pool,
             observer,
@@ -346,14 +401,15 @@ impl<B: Backend> Stage<B> {
 
     /// How many statements carrying `marker` the server is running, by its own view.
     pub async fn running(&self, marker: &str) -> i64 {
+        self.try_running(marker).await.expect("the server's view")
+    }
+
+    /// [`Stage::running`], or why the server's view could not be read within 5 s.
+    pub async fn try_running(&self, marker: &str) -> tethered::Result<i64> {
         let ctx = self.root.with_timeout(Duration::from_secs(5));
         let query = Sql::new(B::RUNNING).bind(format!("%{marker}%"));
-        let (count,): (i64,) = self
-            .observer
-            .fetch_one(&ctx, query)
-            .await
-            .expect("the server's view");
-        count
+        let (count,): (i64,) = self.observer.fetch_one(&ctx, query).await?;
+        Ok(count)
     }
 
     /// Waits until a statement carrying `marker` is seen running; panics after `within`.
@@ -381,6 +437,25 @@ impl<B: Backend> Stage<B> {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         start.elapsed()
+    }
+
+    /// Stops, from the observer, every statement carrying `marker` that the server still
+    /// runs, and says how many there were: a failed test cleans up what it found, so that no
+    /// CPU-bound statement of it burns the shared machine for minutes.
+    pub async fn sweep(&self, marker: &str) -> usize {
+        let ctx = self.root.with_timeout(Duration::from_secs(10));
+        let query = Sql::new(B::RUNNING_SESSIONS).bind(format!("%{marker}%"));
+        // Cleaning up: a view that cannot be read leaves nothing to do.
+        let sessions: Vec<(u64,)> = self
+            .observer
+            .fetch_all(&ctx, query)
+            .await
+            .unwrap_or_default();
+        for (id,) in &sessions {
+            // A statement that ended meanwhile has nothing to stop.
+            let _ = self.observer.execute(&ctx, B::stop_statement(*id)).await;
+        }
+        sessions.len()
     }
 
     /// Runs `statement` through the observer, outside the pool under test.

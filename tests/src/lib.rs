@@ -17,8 +17,12 @@ pub mod fields;
 pub mod filters;
 pub mod healing;
 pub mod models;
+pub mod proxy;
 pub mod race;
+pub mod random;
+pub mod stalled;
 pub mod statement_text;
+pub mod storm;
 pub mod throwaway;
 pub mod transactions;
 
@@ -90,6 +94,15 @@ macro_rules! suite {
                     close_under_load_stops_in_flight_statements_on_the_server_by_its_deadline,
                     a_value_too_big_for_the_server_is_refused_or_stored_never_a_broken_connection,
                     a_password_never_appears_in_errors_or_debug_output,
+                ],
+                stalled: [
+                    at_a_stalled_network_the_caller_is_answered_at_its_deadline_and_the_pool_moves_on,
+                ],
+                storm: [
+                    a_storm_of_random_stops_loses_none_and_hits_no_wrong_statement,
+                    herds_of_simultaneous_cancels_lose_no_stop,
+                    stops_reach_the_server_over_a_slow_network,
+                    stops_reach_the_server_when_the_statements_link_freezes,
                 ],
                 bad_input: [
                     decode_errors_name_the_column_and_the_type,

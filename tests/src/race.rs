@@ -1,41 +1,15 @@
 //! Stops that race the end of the statement: before, during, and just after it. Whatever
 //! the timing, no stop may ever reach a later statement on a kept connection.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tethered::{Error, Executor, Sql, StatementOutcome};
 
 use crate::backend::{Backend, Stage};
+use crate::random::Random;
 
 const WORKERS: u64 = 4;
 const TRIALS: u64 = 2_000;
-
-/// A small deterministic generator (xorshift64*), seeded and printed so a failing run can
-/// be replayed with `TETHERED_SEED`.
-struct Random(u64);
-
-impl Random {
-    fn seeded() -> Random {
-        let seed = std::env::var("TETHERED_SEED")
-            .ok()
-            .and_then(|seed| seed.parse().ok())
-            .unwrap_or_else(|| {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(1, |t| t.as_nanos() as u64)
-            });
-        println!("random seed {seed} (replay with TETHERED_SEED={seed})");
-        Random(seed | 1)
-    }
-
-    /// A number in `0..bound`.
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound
-    }
-}
 
 /// How the trials ended.
 #[derive(Default, Debug)]
@@ -74,7 +48,7 @@ pub async fn stops_racing_completion_never_reach_a_later_statement<B: Backend>()
     let mut random = Random::seeded();
     let workers = (0..WORKERS).map(|worker| {
         let (pool, root) = (stage.pool.clone(), stage.root.clone());
-        let mut random = Random(random.below(u64::MAX) | 1);
+        let mut random = random.fork();
         tokio::spawn(async move {
             let mut tally = Tally::default();
             for trial in 0..TRIALS / WORKERS {

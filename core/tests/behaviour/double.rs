@@ -49,6 +49,8 @@ pub struct Server {
     /// reaches a backend waiting for the client's next message: they complete, and the
     /// statement runs on.
     pub lose_cancels: AtomicUsize,
+    /// How many of the next stop requests never answer, as on a link that froze.
+    pub hang_cancels: AtomicUsize,
     /// How many of the next connection attempts fail.
     pub refuse_connects: AtomicUsize,
     /// How long connecting takes, in milliseconds.
@@ -80,6 +82,7 @@ impl Server {
             commit_millis: AtomicU64::new(0),
             cancel_tail_millis: AtomicU64::new(0),
             lose_cancels: AtomicUsize::new(0),
+            hang_cancels: AtomicUsize::new(0),
             refuse_connects: AtomicUsize::new(0),
             connect_millis: AtomicU64::new(0),
             killed: Mutex::new(Vec::new()),
@@ -373,8 +376,6 @@ pub struct FakeCanceller {
 }
 
 impl Canceller for FakeCanceller {
-    const COMPLETED_REQUEST_CAN_BE_LOST: bool = true;
-
     async fn cancel(&self) -> Result<()> {
         self.server.cancels.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(self.server.cancel_delay).await;
@@ -382,6 +383,13 @@ impl Canceller for FakeCanceller {
             OnCancel::Refuse => return Err(Error::connection("cancel refused", None)),
             OnCancel::Hang => std::future::pending::<()>().await,
             _ => {}
+        }
+        let hangs =
+            self.server
+                .hang_cancels
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if hangs.is_ok() {
+            std::future::pending::<()>().await;
         }
         let lost = self
             .server

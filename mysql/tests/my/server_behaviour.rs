@@ -125,7 +125,7 @@ async fn kills_racing_the_end_of_a_statement_never_reach_the_next_one() {
     let mut target = plain_connection().await;
     let mut killer = plain_connection().await;
     let kill = format!("KILL QUERY {}", target.id());
-    let (mut interrupted, mut finished) = (0, 0);
+    let (mut interrupted, mut swallowed, mut finished) = (0, 0, 0);
     for trial in 0..300 {
         // Kills swept evenly across 0 to 8 ms: before, during and after the 4 ms sleep.
         let delay = Duration::from_micros(trial * 8_000 / 300);
@@ -139,6 +139,10 @@ async fn kills_racing_the_end_of_a_statement_never_reach_the_next_one() {
         );
         match ending {
             Ending::Error(1317) => interrupted += 1,
+            // The kill cut the sleep short, but too late to fail the statement: SLEEP()
+            // returns 1 when interrupted (seen on a loaded machine). A swallowed kill, as
+            // BENCHMARK() swallows one: tethered closes such a connection.
+            Ending::Value(1) => swallowed += 1,
             Ending::Value(0) => finished += 1,
             other => panic!("trial {trial}: {other:?}"),
         }
@@ -147,7 +151,10 @@ async fn kills_racing_the_end_of_a_statement_never_reach_the_next_one() {
             "trial {trial}"
         );
     }
-    println!("300 raw kills: {interrupted} interrupted (1317), {finished} after the end");
+    println!(
+        "300 raw kills: {interrupted} interrupted (1317), {swallowed} swallowed (SLEEP \
+         returned 1), {finished} after the end"
+    );
     assert!(
         interrupted > 0 && finished > 0,
         "{interrupted} / {finished}"
