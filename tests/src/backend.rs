@@ -477,17 +477,15 @@ impl<B: Backend> Stage<B> {
         B::driver_in(&B::url(), &self.namespace).expect("a driver for the namespace")
     }
 
-    /// Whether the server has a session with id `session`, by its own view.
-    pub async fn session_exists(&self, session: u64) -> bool {
+    /// Whether the server has a session with id `session`, by its own view, or why the
+    /// view could not be read within 5 s (MariaDB's PROCESSLIST can take longer under a
+    /// storm of kills): callers that poll ask again.
+    pub async fn session_exists(&self, session: u64) -> tethered::Result<bool> {
         let ctx = self.root.with_timeout(Duration::from_secs(5));
         let id = i64::try_from(session).expect("a session id fits an i64");
         let query = Sql::new(B::SESSION_EXISTS).bind(id);
-        let (count,): (i64,) = self
-            .observer
-            .fetch_one(&ctx, query)
-            .await
-            .expect("the server's view");
-        count > 0
+        let (count,): (i64,) = self.observer.fetch_one(&ctx, query).await?;
+        Ok(count > 0)
     }
 
     /// Drops the namespace and everything in it. (A failed test leaves it behind; its name
