@@ -37,6 +37,19 @@ struct UnderDeadline {
     connection: PoolConnection<FakeDriver>,
 }
 
+impl UnderDeadline {
+    /// The statement's connection runs the next statement, on the same session, and no
+    /// connection was closed.
+    async fn assert_kept(&mut self, server: &Server) {
+        self.connection
+            .execute(&Ctx::background(), "rows 1")
+            .await
+            .expect("same connection");
+        assert_eq!(server.sessions(), [1, 1]);
+        assert_eq!(Server::count(&server.closes), 0);
+    }
+}
+
 /// Runs `sql` under a `deadline` derived now, on `server`'s only connection.
 async fn under_deadline(server: &Arc<Server>, deadline: Duration, sql: &str) -> UnderDeadline {
     let pool = server.pool(1);
@@ -90,12 +103,7 @@ async fn a_deadline_mid_flight_stops_the_statement_and_keeps_the_connection() {
     assert_eq!(run.took, ms(100));
     assert_eq!(Server::count(&server.cancels), 1);
     assert_eq!(Server::count(&server.running), 0);
-    run.connection
-        .execute(&Ctx::background(), "rows 1")
-        .await
-        .expect("same connection");
-    assert_eq!(server.sessions(), [1, 1]);
-    assert_eq!(Server::count(&server.closes), 0);
+    run.assert_kept(&server).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -204,12 +212,7 @@ async fn a_stop_request_the_server_lost_is_sent_again_and_the_connection_kept() 
     // Asked at 100 ms, again 20 ms after that answer, again 40 ms after the next.
     assert_eq!(run.took, ms(160));
     assert_eq!(Server::count(&server.cancels), 3);
-    run.connection
-        .execute(&Ctx::background(), "rows 1")
-        .await
-        .expect("same connection");
-    assert_eq!(server.sessions(), [1, 1]);
-    assert_eq!(Server::count(&server.closes), 0);
+    run.assert_kept(&server).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -370,12 +373,7 @@ async fn an_interrupted_statement_keeps_its_connection_once_the_stop_request_com
         (Some(Cause::DeadlineExceeded), StatementOutcome::Stopped)
     );
     assert_eq!(run.took, ms(140));
-    run.connection
-        .execute(&Ctx::background(), "rows 1")
-        .await
-        .expect("same connection");
-    assert_eq!(server.sessions(), [1, 1]);
-    assert_eq!(Server::count(&server.closes), 0);
+    run.assert_kept(&server).await;
 }
 
 #[tokio::test(start_paused = true)]
