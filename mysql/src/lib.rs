@@ -41,7 +41,7 @@
 //! The limit is derived from the time left with
 //! [`limit_for`](tethered_core::server_deadline::limit_for): at least the time left plus a
 //! margin, rounded up to a power of two milliseconds. A statement run under ever-changing
-//! deadlines so has few distinct texts: 200 selects with 1 ms to 5 s left prepared 9
+//! deadlines so has few distinct texts: 200 selects with 0.5 s to 5 s left prepared 4
 //! statements, and none once those were cached (test `deadlines_keep_the_statement_texts_few`).
 //! A statement without a deadline is sent as written.
 //!

@@ -68,9 +68,10 @@ async fn deadlines_keep_the_statement_texts_few() {
     for round in 0..2 {
         let start = prepared_so_far(&mut connection).await;
         for n in 0..200_u64 {
-            // Time left swept from 1 ms to 5 s, as in a service with 5 s requests; the second
+            // Time left swept from 0.5 s to 5 s, as in a service with 5 s requests (never so
+            // short that the deadline could end the select on a loaded machine); the second
             // round steps differently, so it meets other values in the same buckets.
-            let left = Duration::from_micros(1_000 + (n * 24_989 + round * 7_919) % 5_000_000);
+            let left = Duration::from_micros(500_000 + (n * 24_989 + round * 7_919) % 4_500_000);
             let scope = root.with_timeout(left);
             let (n,): (i64,) = connection
                 .fetch_one(&scope, Sql::new("SELECT ? + 1").bind(41))
@@ -81,7 +82,7 @@ async fn deadlines_keep_the_statement_texts_few() {
         let prepared = prepared_so_far(&mut connection).await - start;
         println!("round {round}: 200 statements under random deadlines prepared {prepared} texts");
     }
-    // One text per power-of-two bucket from 32 ms to 8192 ms, each prepared once.
+    // One text per power-of-two bucket from 1024 ms to 8192 ms, each prepared once.
     let prepared = prepared_so_far(&mut connection).await - before;
-    assert!(prepared <= 9, "{prepared} texts for 400 statements");
+    assert!(prepared <= 4, "{prepared} texts for 400 statements");
 }
