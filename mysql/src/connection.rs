@@ -129,6 +129,7 @@ impl MyConnection {
         let statement = match cached {
             Some(statement) => statement,
             None => {
+                refuse_text(sql)?;
                 let cancels_before = self.cancel_requests.load(Ordering::SeqCst);
                 let prepared = self.conn.prep(&*self.flavour.limited(sql, limit)).await;
                 let statement = self.settle(prepared)?;
@@ -153,15 +154,6 @@ impl MyConnection {
             )));
         }
         Ok(statement)
-    }
-
-    /// The server-side limit for a statement under `ctx`, once `sql` is known to be one
-    /// statement that leaves that limit to tethered.
-    fn limit_for(&self, ctx: &Ctx, sql: &str) -> Result<Option<Duration>> {
-        refuse_several(sql)?;
-        refuse_managed_setting(sql, "max_statement_time")?;
-        refuse_managed_setting(sql, "max_execution_time")?;
-        Ok(self.flavour.limit(ctx.remaining()))
     }
 
     /// Closes every cached statement on the server and empties the cache.
@@ -195,6 +187,15 @@ fn statement_size(sql: &str, values: &Values) -> usize {
     })
 }
 
+/// Refuses a text tethered cannot send as it is: several statements (the server-side limit
+/// would cover only the first), or one setting the limits tethered manages. Checked before
+/// a text is sent or prepared, not again for a cached statement.
+fn refuse_text(sql: &str) -> Result<()> {
+    refuse_several(sql)?;
+    refuse_managed_setting(sql, "max_statement_time")?;
+    refuse_managed_setting(sql, "max_execution_time")
+}
+
 impl Connection for MyConnection {
     type Canceller = MyCanceller;
     type Row = MyRow;
@@ -221,8 +222,9 @@ impl Connection for MyConnection {
 
     async fn execute(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Executed> {
         self.check_sendable(sql, values)?;
-        let limit = self.limit_for(ctx, sql)?;
+        let limit = self.flavour.limit(ctx.remaining());
         let done = if values.0.is_empty() {
+            refuse_text(sql)?;
             self.conn
                 .query_drop(&*self.flavour.limited(sql, limit))
                 .await
@@ -240,8 +242,9 @@ impl Connection for MyConnection {
 
     async fn fetch_all(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Vec<MyRow>> {
         self.check_sendable(sql, values)?;
-        let limit = self.limit_for(ctx, sql)?;
+        let limit = self.flavour.limit(ctx.remaining());
         let rows = if values.0.is_empty() {
+            refuse_text(sql)?;
             self.conn
                 .query::<Row, _>(&*self.flavour.limited(sql, limit))
                 .await

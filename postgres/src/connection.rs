@@ -93,12 +93,16 @@ impl<T> PgConnection<T> {
     /// that must precede it to bring the server-side limit in line with `ctx`. When the
     /// statement has to be prepared, the command goes out with the preparation instead.
     async fn prepare(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Prepared> {
-        refuse_managed_setting(sql, "statement_timeout")?;
+        let cached = self.statements.get(sql).cloned();
+        // A cached statement passed this check when it was prepared.
+        if cached.is_none() {
+            refuse_managed_setting(sql, "statement_timeout")?;
+        }
         let mut command = self.timeout_command(ctx);
         // Only a statement under our own limit needs its start time (see `settle`).
         let started = matches!(self.timeout, SessionTimeout::Limit(_)).then(Instant::now);
-        let statement = match self.statements.get(sql) {
-            Some(statement) => statement.clone(),
+        let statement = match cached {
+            Some(statement) => statement,
             None => {
                 let prepare = self.client.prepare(sql);
                 let (set, prepared) = pipelined(&self.client, command.take(), prepare).await;
