@@ -11,9 +11,11 @@
 # usage: bench/callgrind.sh BACKEND/CONTESTANT [WORKLOAD] [FEW] [MANY] [TOP]
 #   bench/callgrind.sh postgres/raw
 #   bench/callgrind.sh mysql/tethered 1 300 1500 60
+#   bench/callgrind.sh sqlite/tethered 4 2 12
 # CONTESTANT: raw, sqlx, tethered, tethered-root (no request scope). WORKLOAD: 1-4; for 3
 # and 4 the counts are transactions and 1,000-row selects, so keep them small (2 and 6).
-# Output files stay in target/callgrind/ for callgrind_annotate.
+# Output files stay in <target>/callgrind/ for callgrind_annotate (<target>: CARGO_TARGET_DIR,
+# or target/ in the workspace).
 set -euo pipefail
 
 selection=${1:?usage: bench/callgrind.sh BACKEND/CONTESTANT [WORKLOAD] [FEW] [MANY] [TOP]}
@@ -22,7 +24,8 @@ few=${3:-500}
 many=${4:-2500}
 top=${5:-40}
 root=$(cd "$(dirname "$0")/.." && pwd)
-out="$root/target/callgrind/${selection//\//-}-w$workload"
+target=${CARGO_TARGET_DIR:-$root/target}
+out="$target/callgrind/${selection//\//-}-w$workload"
 mkdir -p "$out"
 
 cd "$root"
@@ -30,7 +33,7 @@ cargo build --release -p tethered-bench --quiet
 for count in "$few" "$many"; do
     PROFILE_ONLY=$selection PROFILE_WORKLOAD=$workload PROFILE_QUERIES=$count \
         valgrind --tool=callgrind --callgrind-out-file="$out/$count.out" \
-        target/release/tethered-bench >"$out/$count.log" 2>&1
+        "$target/release/tethered-bench" >"$out/$count.log" 2>&1
 done
 
 # "Ir<TAB>function" per line (inclusive with --inclusive=yes), for every function above a

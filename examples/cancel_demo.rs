@@ -11,7 +11,8 @@
 //!
 //! Prints one JSON line: the backend, the mode, the outcome, how long the caller waited
 //! (`elapsed_ms`), whether the server confirmed the stop, whether the server's own view
-//! (`pg_stat_activity` or `information_schema.PROCESSLIST`) showed the statement running and
+//! (`pg_stat_activity`, `information_schema.PROCESSLIST`, or on SQLite the engine's counter
+//! ticked by the statement's naps) showed the statement running and
 //! how long it still did once the caller had control back, and whether the connection was
 //! reused for a follow-up `SELECT 1` (the same server connection id, from a pool of one).
 //! Without `--drop` the stop is confirmed by the error tethered returns; with `--drop`
@@ -33,7 +34,7 @@ use tethered::prelude::*;
 use tethered::{PoolOptions, StatementOutcome};
 
 const USAGE: &str =
-    "usage: cancel_demo --backend postgres|mysql --sleep-secs N --timeout-ms M [--drop]";
+    "usage: cancel_demo --backend sqlite|postgres|mysql --sleep-secs N --timeout-ms M [--drop]";
 
 /// How long the server's view is watched for the statement to go.
 const WATCH_LIMIT: Duration = Duration::from_secs(5);
@@ -112,9 +113,10 @@ async fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!(
-                "cancel_demo: {error} ({} at {}; scripts/ensure-databases starts it)",
+                "cancel_demo: {error} ({} at {}){}",
                 options.backend.name(),
-                options.backend.url()
+                options.backend.url(),
+                options.backend.hint()
             );
             ExitCode::FAILURE
         }
@@ -172,14 +174,14 @@ async fn give_up(
 ) -> ((&'static str, Option<Error>), Duration) {
     let started = Instant::now();
     let outcome = if options.drop {
-        let sleeping = sleep(root, db, options.sleep_secs, marker);
+        let sleeping = db.sleep(root, options.sleep_secs, marker);
         match tokio::time::timeout(options.timeout, sleeping).await {
             Err(_) => ("dropped", None),
             Ok(result) => finished(result),
         }
     } else {
         let deadline = root.with_timeout(options.timeout);
-        finished(sleep(&deadline, db, options.sleep_secs, marker).await)
+        finished(db.sleep(&deadline, options.sleep_secs, marker).await)
     };
     (outcome, started.elapsed())
 }
@@ -193,23 +195,13 @@ fn finished(result: Result<()>) -> (&'static str, Option<Error>) {
     }
 }
 
-/// Sleeps `secs` on the server, the statement tagged with `marker`.
-///
-/// Cancel safe: dropped, the sleep is stopped on the server in the background.
-async fn sleep(ctx: &Ctx, db: &Db, secs: f64, marker: &str) -> Result<()> {
-    let text = match db {
-        Db::Postgres(_) => format!("SELECT pg_sleep($1) /* {marker} */"),
-        Db::Mysql(_) => format!("SELECT SLEEP(?) /* {marker} */"),
-    };
-    on_pool!(db, pool => pool.execute(ctx, Sql::new(text).bind(secs)).await)?;
-    Ok(())
-}
-
 /// `SELECT 1`, with the server's id of the connection it ran on.
 async fn follow_up(ctx: &Ctx, db: &Db) -> Result<(i64, i64)> {
     let text = match db {
         Db::Postgres(_) => "SELECT 1::int8, pg_backend_pid()::int8",
         Db::Mysql(_) => "SELECT 1, CAST(CONNECTION_ID() AS SIGNED)",
+        // The id the engine view gave the connection when it opened.
+        Db::Sqlite(_) => "SELECT 1, tethered_session()",
     };
     on_pool!(db, pool => pool.fetch_one(ctx, text).await)
 }

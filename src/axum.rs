@@ -8,10 +8,12 @@
 //! - [`RequestCtx`] is the extractor handlers take the context with. It carries a
 //!   [`RequestId`] value (the client's `x-request-id`, or a generated one).
 //! - [`HttpError`] turns a tethered [`Error`](crate::Error) into a response with the status
-//!   that says what happened (504, 499, 503, 404, 400, 500; see [`status_for`]), so
+//!   that says what happened (504, 499, 503, 409, 404, 400, 500; see [`status_for`]), so
 //!   handlers return `Result<_, HttpError>` and use `?`.
 //! - [`propagate_deadline`] writes what is left of a context's deadline into the headers of
-//!   an outgoing request, so a chain of services shares one budget.
+//!   an outgoing request, so a chain of services shares one budget; [`propagate_context`]
+//!   adds the trace ([`TraceContext`], W3C `traceparent`) and the request id, so the chain
+//!   is also one trace.
 //!
 //! ```
 //! use std::time::Duration;
@@ -98,13 +100,17 @@
 
 mod deadline_headers;
 mod layer;
+mod propagate;
 mod request_id;
 mod response;
+mod trace_context;
 
 pub use deadline_headers::{GRPC_TIMEOUT, X_REQUEST_TIMEOUT, propagate_deadline};
 pub use layer::{
-    CLIENT_DISCONNECTED, DEFAULT_MAX_TIMEOUT, MissingRequestCtx, RequestCtx, RequestCtxLayer,
-    RequestCtxService, ResponseFuture,
+    CLIENT_DISCONNECTED, DEFAULT_GRPC_REPLY_MARGIN, DEFAULT_MAX_TIMEOUT, MissingRequestCtx,
+    RequestCtx, RequestCtxLayer, RequestCtxService, ResponseFuture,
 };
+pub use propagate::propagate_context;
 pub use request_id::{RequestId, X_REQUEST_ID};
-pub use response::{CLIENT_CLOSED_REQUEST, HttpError, status_for};
+pub use response::{CLIENT_CLOSED_REQUEST, HttpError, RETRY_AFTER_CONFLICT_SECS, status_for};
+pub use trace_context::{TRACEPARENT, TraceContext};

@@ -5,12 +5,17 @@
 //! happened.
 //!
 //! - [`Ctx`] is the context: a tree of cancellation with deadlines and typed values.
-//! - `tethered::postgres` (feature `postgres`) and `tethered::mysql` (feature `mysql`) are
+//! - `tethered::postgres` (feature `postgres`), `tethered::mysql` (feature `mysql`) and
+//!   `tethered::sqlite` (feature `sqlite`, on by default: bundled, no server needed) are
 //!   the backends; their `connect` opens a [`Pool`], which is an [`Executor`].
-//! - `#[derive(`[`Model`]`)]` maps a struct to a table; [`context_first`] makes the compiler
-//!   refuse your own async functions whose first parameter is not `&Ctx`.
+//! - `#[derive(`[`Model`]`)]` maps a struct to a table, `#[derive(`[`FromRow`]`)]` reads a
+//!   report row by column name; [`context_first`] makes the compiler refuse your own async
+//!   functions whose first parameter is not `&Ctx`.
 //! - `tethered::axum` (feature `axum`) gives every HTTP request a context that ends when
 //!   the client hangs up or the request's deadline passes.
+//! - [`Executor::fetch`] and [`Select::stream`] yield rows as the server sends them, in
+//!   bounded memory, the context obeyed between any two rows; dropping the stream stops the
+//!   statement on the server.
 //! - [`prelude`] is what most code imports.
 //!
 //! ```no_run
@@ -34,13 +39,29 @@
 
 pub use tethered_core::{
     BoxError, BoxFuture, Cause, Column, ColumnInfo, ColumnRef, Comparable, Ctx, DatabaseError,
-    DatabaseErrorKind, Decodes, Driver, Error, Executed, Executor, Field, Filter, FromRow, IntoSql,
-    Keyed, Model, Ordering, Pool, PoolConnection, PoolOptions, PoolStatus, Result, Row, RowOf,
-    SCOPE_ENDED, Scope, Select, Sql, StatementOutcome, Transaction, sea_query,
+    DatabaseErrorKind, Decodes, DecodesChrono, DecodesDecimal, DecodesJson, DecodesTime,
+    DecodesUuid, Driver, Enum, Error, Executed, Executor, Fetch, Field, Filter, FromRow, IntoSql,
+    Keyed, MAX_TRANSACTION_ATTEMPTS, Model, Ordering, Pool, PoolConnection, PoolOptions,
+    PoolStatus, Result, Row, RowOf, RowStream, SCOPE_ENDED, Scope, Select, Sql, StatementOutcome,
+    Task, Transaction, sea_query,
 };
 
+#[cfg(feature = "json")]
+pub use tethered_core::Json;
+// The crates of the column types, so an application names the same versions tethered uses.
+#[cfg(feature = "chrono")]
+pub use tethered_core::chrono;
+#[cfg(feature = "decimal")]
+pub use tethered_core::rust_decimal;
+#[cfg(feature = "json")]
+pub use tethered_core::serde_json;
+#[cfg(feature = "time")]
+pub use tethered_core::time;
+#[cfg(feature = "uuid")]
+pub use tethered_core::uuid;
+
 mod derive_docs;
-pub use derive_docs::{Model, context_first};
+pub use derive_docs::{Enum, FromRow, Model, context_first};
 
 // Inlined, so `cargo doc --no-deps` shows the backends' items and docs here rather than a
 // bare link to crates it did not document. Their crate docs are the modules' docs.
@@ -52,14 +73,21 @@ pub use tethered_postgres as postgres;
 #[doc(inline)]
 pub use tethered_mysql as mysql;
 
+#[cfg(feature = "sqlite")]
+#[doc(inline)]
+pub use tethered_sqlite as sqlite;
+
 #[cfg(feature = "axum")]
 pub mod axum;
+
+#[cfg(feature = "grpc")]
+pub mod grpc;
 
 /// What most code needs in scope: the context, the errors, the models and the
 /// [`Executor`] methods.
 pub mod prelude {
     pub use crate::{
-        Cause, Ctx, Error, Executor, Keyed, Model, Result, Scope, Sql, StatementOutcome,
+        Cause, Ctx, Error, Executor, FromRow, Keyed, Model, Result, Scope, Sql, StatementOutcome,
         context_first,
     };
 }
@@ -68,7 +96,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use tethered_core::{
-        Column, ColumnInfo, ColumnRef, Decodes, Field, FromRow, Keyed, Model, Result, Row,
-        field_value, sea_query::Value,
+        Column, ColumnInfo, ColumnRef, Decodes, Enum, Field, FromRow, Keyed, Model, Result, Row,
+        field_from_row, field_value, sea_query::Value,
     };
 }

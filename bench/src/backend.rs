@@ -1,8 +1,11 @@
-//! What differs between PostgreSQL and MySQL/MariaDB: the SQL dialect, how each contestant
-//! connects, and where the server shows its running statements.
+//! What differs between PostgreSQL, MySQL/MariaDB and SQLite: the SQL dialect, how each
+//! contestant connects, and where the database shows its running statements.
 
 use std::future::Future;
 use std::time::Duration;
+
+use tethered::{Ctx, Pool, PoolOptions};
+use tokio::time::Instant;
 
 use crate::contestant::{Contestant, Result, Statements};
 
@@ -40,6 +43,17 @@ pub trait Observer: Send {
     /// `information_schema.PROCESSLIST`) shows them.
     fn running(&mut self, marker: &str) -> impl Future<Output = Result<u64>> + Send;
 
+    /// When the statement marked `marker`, no longer [running](Observer::running), was last
+    /// seen at work, where the view knows it (SQLite's counter: its last tick, some time
+    /// before the view calls it stopped); `None` where the first look that no longer shows
+    /// it is all there is (a server's activity view).
+    fn stopped_at(
+        &mut self,
+        _marker: &str,
+    ) -> impl Future<Output = Result<Option<Instant>>> + Send {
+        async { Ok(None) }
+    }
+
     /// How many statements the server has prepared, for every session (MySQL/MariaDB's
     /// global `Com_stmt_prepare`), where the server counts them; `None` where it does not
     /// (PostgreSQL, without extensions). A check that contestants prepare once and reuse.
@@ -49,10 +63,15 @@ pub trait Observer: Send {
     fn server_version(&mut self) -> impl Future<Output = Result<String>> + Send;
 }
 
-/// A database server and the three contestants that talk to it.
+/// A database and the contestants that talk to it.
 pub trait Backend: 'static {
     /// The backend's name in the table and the JSON.
     const NAME: &'static str;
+    /// Whether the database runs in this process (SQLite): no network, so no round trips
+    /// to count.
+    const EMBEDDED: bool = false;
+    /// What [`Backend::sleep`] runs, for the cancellation table's title.
+    const LONG_STATEMENT: &'static str = "a server-side sleep";
     /// The environment variable that overrides the URL.
     const URL_VARIABLE: &'static str;
     /// The URL without an override.
@@ -64,12 +83,20 @@ pub trait Backend: 'static {
     type Sqlx: Contestant;
     /// tethered.
     type Tethered: Contestant;
+    /// tethered's driver for this backend.
+    type Driver: tethered::Driver;
     /// The harness's own connection.
     type Observer: Observer;
 
     /// The server's URL.
     fn url() -> String {
         std::env::var(Self::URL_VARIABLE).unwrap_or_else(|_| Self::DEFAULT_URL.to_owned())
+    }
+
+    /// `url` kept on TCP (a driver that would move to the server's Unix socket is told not
+    /// to), for a measurement through a proxy.
+    fn over_tcp(url: &str) -> String {
+        url.to_owned()
     }
 
     /// The statements every contestant runs on `tables`.
@@ -86,9 +113,13 @@ pub trait Backend: 'static {
             .collect()
     }
 
-    /// A statement that sleeps `seconds` on the server and carries `marker` in its text,
-    /// so the activity view can find it.
+    /// A statement that sleeps `seconds` on the server (or otherwise runs about that long)
+    /// and carries `marker` in its text, so the activity view can find it.
     fn sleep(seconds: u64, marker: &str) -> String;
+
+    /// A statement that yields one `BIGINT` column, row after row as fast as the server
+    /// makes them, for far longer than any trial, and carries `marker` in its text.
+    fn flood(marker: &str) -> String;
 
     /// Opens the observer.
     fn observer(url: &str) -> impl Future<Output = Result<Self::Observer>> + Send;
@@ -100,12 +131,12 @@ pub trait Backend: 'static {
         connections: usize,
     ) -> impl Future<Output = Result<Self::Raw>> + Send;
 
-    /// sqlx on `connections` connections.
+    /// sqlx on `connections` connections; `None` where sqlx cannot be in this build.
     fn sqlx(
         url: &str,
         statements: Statements,
         connections: usize,
-    ) -> impl Future<Output = Result<Self::Sqlx>> + Send;
+    ) -> impl Future<Output = Result<Option<Self::Sqlx>>> + Send;
 
     /// tethered on `connections` connections, each operation under a request scope with
     /// `request_budget` left (`None`: under the root context itself).
@@ -115,4 +146,20 @@ pub trait Backend: 'static {
         connections: usize,
         request_budget: Option<Duration>,
     ) -> impl Future<Output = Result<Self::Tethered>> + Send;
+
+    /// A tethered pool of `connections` connections to `url`, opened under `ctx`.
+    fn tethered_pool(
+        ctx: &Ctx,
+        url: &str,
+        connections: usize,
+    ) -> impl Future<Output = Result<Pool<Self::Driver>>> + Send;
+}
+
+/// The options of every tethered pool of the bench: `connections` connections, the rest
+/// tethered's defaults.
+pub fn tethered_options(connections: usize) -> PoolOptions {
+    PoolOptions {
+        max_connections: connections,
+        ..PoolOptions::default()
+    }
 }

@@ -1,4 +1,4 @@
-//! One backend's whole comparison: its tables made and dropped, its lineups, workloads 1–5.
+//! One backend's whole comparison: its tables made and dropped, its lineups, workloads 1–7.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
@@ -10,7 +10,9 @@ use crate::report::{BackendReport, WorkloadResult};
 use crate::settings::Settings;
 use crate::tethered_contestant::REQUEST_BUDGET;
 use crate::workload::Workload;
-use crate::{cancellation, workload};
+use tethered::Ctx;
+
+use crate::{cancellation, flood, round_trips, workload};
 
 /// Every contestant of backend `B` on pools of `connections`.
 pub type LineupOf<B> = Lineup<<B as Backend>::Raw, <B as Backend>::Sqlx, <B as Backend>::Tethered>;
@@ -23,7 +25,7 @@ pub async fn lineup<B: Backend>(
 ) -> Result<LineupOf<B>> {
     Ok(Lineup {
         raw: Arc::new(B::raw(url, statements, connections).await?),
-        sqlx: Arc::new(B::sqlx(url, statements, connections).await?),
+        sqlx: B::sqlx(url, statements, connections).await?.map(Arc::new),
         tethered: Arc::new(B::tethered(url, statements, connections, Some(REQUEST_BUDGET)).await?),
     })
 }
@@ -70,7 +72,7 @@ pub async fn compare<B: Backend>(settings: &Settings, tag: &str) -> Result<Backe
     let mut observer = observer::<B>(&url).await?;
     let server = observer.server_version().await?;
     let load_before = load_average();
-    let (workloads, cancellation, leftover) =
+    let (workloads, round_trips, cancellation, flood, leftover) =
         with_tables::<B, _>(&mut observer, tag, async |observer, tables| {
             let statements = B::statements(tables);
             let sizes = &settings.sizes;
@@ -94,6 +96,13 @@ pub async fn compare<B: Backend>(settings: &Settings, tag: &str) -> Result<Backe
                 });
             }
             drop(shared);
+            // An embedded database has no network to count round trips on.
+            let round_trips = if B::EMBEDDED {
+                None
+            } else {
+                eprintln!("{}: round trips per point select", B::NAME);
+                Some(round_trips::measure::<B>(&url, statements).await?)
+            };
             eprintln!("{}: 5 cancellation", B::NAME);
             let marker = format!("tethered-bench {tag}");
             let cancellation = cancellation::measure(
@@ -104,16 +113,23 @@ pub async fn compare<B: Backend>(settings: &Settings, tag: &str) -> Result<Backe
                 &marker,
             )
             .await?;
+            eprintln!("{}: 7 flood given up", B::NAME);
+            let pool = B::tethered_pool(&Ctx::background(), &url, 1).await?;
+            let flood =
+                flood::measure(&pool, observer, B::flood, &marker, settings.plan.trials).await?;
             let leftover = observer.running(&marker).await?;
-            Ok((workloads, cancellation, leftover))
+            Ok((workloads, round_trips, cancellation, flood, leftover))
         })
         .await?;
     Ok(BackendReport {
         backend: B::NAME,
         server,
+        long_statement: B::LONG_STATEMENT,
         load: (load_before, load_average()),
         workloads,
+        round_trips,
         cancellation,
+        flood,
         leftover,
     })
 }

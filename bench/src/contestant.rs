@@ -74,6 +74,11 @@ pub trait Contestant: Send + Sync + 'static {
     fn select_range(&self, first: i64, last: i64)
     -> impl Future<Output = Result<Vec<Item>>> + Send;
 
+    /// Reads the rows with keys `first..=last`, in key order, one at a time as the server
+    /// sends them (each decoded into an [`Item`], checked and dropped before the next), and
+    /// returns how many there were: the driver's streaming path, in bounded memory.
+    fn stream_range(&self, first: i64, last: i64) -> impl Future<Output = Result<u64>> + Send;
+
     /// Runs `sql` (a long server-side sleep) under `request`, which only contestants that
     /// [stop with it](Contestant::STOPS_WITH_CTX) heed.
     fn long_statement(
@@ -81,4 +86,36 @@ pub trait Contestant: Send + Sync + 'static {
         request: &Ctx,
         sql: &'static str,
     ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// What a contestant's stream has read so far: every row must be the next key's
+/// [`Item::numbered`], so each is really decoded and looked at, and none is skipped.
+pub struct Streamed {
+    next: i64,
+    count: u64,
+}
+
+impl Streamed {
+    /// A stream whose first row is `first`'s.
+    pub fn starting_at(first: i64) -> Streamed {
+        Streamed {
+            next: first,
+            count: 0,
+        }
+    }
+
+    /// Takes the next row: an error if it is not the one expected.
+    pub fn take(&mut self, item: &Item) -> Result<()> {
+        if item.id != self.next || item.n != self.next * 7 {
+            return Err(format!("row {} expected, got {item:?}", self.next).into());
+        }
+        self.next += 1;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// The rows taken.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
 }

@@ -1,6 +1,7 @@
-//! The peer benchmark: tethered against raw tokio-postgres / mysql_async and sqlx, on the
-//! same data, the same pool sizes and the same statements, in one process, in interleaved
-//! rounds, and a cancellation workload watched from the server's side.
+//! The peer benchmark: tethered against raw tokio-postgres / mysql_async / rusqlite and sqlx
+//! (not on SQLite: see `sqlite.rs`), on the same data, the same pool sizes and the same
+//! statements, in one process, in interleaved rounds, and a cancellation workload watched
+//! from the database's side.
 //!
 //! `cargo run --release -p tethered-bench` prints the table and the goals;
 //! `-- --json` prints one JSON object per row instead; `-- --help` lists the options.
@@ -9,9 +10,11 @@
 //! bench/README.md says what each workload measures and how.
 
 mod backend;
+mod bulk;
 mod cancellation;
 mod compare;
 mod contestant;
+mod flood;
 mod lineup;
 mod measure;
 mod mysql;
@@ -20,8 +23,11 @@ mod profile;
 mod raw_mysql;
 mod raw_pool;
 mod raw_postgres;
+mod raw_sqlite;
 mod report;
+mod round_trips;
 mod settings;
+mod sqlite;
 mod sqlx_contestant;
 mod storm;
 mod tethered_contestant;
@@ -35,6 +41,7 @@ use contestant::Result;
 use mysql::MySqlBackend;
 use postgres::PostgresBackend;
 use settings::Settings;
+use sqlite::SqliteBackend;
 
 fn main() -> ExitCode {
     let settings = match Settings::parse(std::env::args().skip(1)) {
@@ -74,6 +81,9 @@ async fn run(settings: Settings) -> Result<()> {
     if settings.storm.on {
         return storm::run(&settings).await;
     }
+    if settings.bulk {
+        return bulk::run(&settings).await;
+    }
     let started = Instant::now();
     let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH)?;
     let tag = format!("{}_{}", std::process::id(), since_epoch.as_secs());
@@ -83,6 +93,9 @@ async fn run(settings: Settings) -> Result<()> {
     }
     if settings.runs(MySqlBackend::NAME) {
         reports.push(compare::compare::<MySqlBackend>(&settings, &tag).await?);
+    }
+    if settings.runs(SqliteBackend::NAME) {
+        reports.push(compare::compare::<SqliteBackend>(&settings, &tag).await?);
     }
     let goals = report::goals(&reports);
     if settings.json {

@@ -4,10 +4,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use tethered::{Ctx, PoolOptions};
+use tethered::{Ctx, Pool};
 use tokio_postgres::{Client, NoTls, Statement};
 
-use crate::backend::{Backend, Observer, ROWS, Tables};
+use crate::backend::{Backend, Observer, ROWS, Tables, tethered_options};
 use crate::contestant::{Result, Statements};
 use crate::raw_postgres::RawPostgres;
 use crate::sqlx_contestant::Sqlx;
@@ -52,6 +52,7 @@ impl Backend for PostgresBackend {
     type Raw = RawPostgres;
     type Sqlx = Sqlx<sqlx::Postgres>;
     type Tethered = Tethered<tethered::postgres::Postgres>;
+    type Driver = tethered::postgres::Postgres;
     type Observer = PgObserver;
 
     fn statements(tables: &Tables) -> Statements {
@@ -79,6 +80,10 @@ impl Backend for PostgresBackend {
         ]
     }
 
+    fn flood(marker: &str) -> String {
+        format!("SELECT generate_series(1::int8, 1000000000000) /* {marker} */")
+    }
+
     fn sleep(seconds: u64, marker: &str) -> String {
         format!("SELECT pg_sleep({seconds}), '{marker}'")
     }
@@ -103,9 +108,9 @@ impl Backend for PostgresBackend {
         url: &str,
         statements: Statements,
         connections: usize,
-    ) -> Result<Sqlx<sqlx::Postgres>> {
+    ) -> Result<Option<Sqlx<sqlx::Postgres>>> {
         let options = PgConnectOptions::from_str(url)?.ssl_mode(PgSslMode::Disable);
-        Sqlx::connect(options, statements, connections).await
+        Ok(Some(Sqlx::connect(options, statements, connections).await?))
     }
 
     async fn tethered(
@@ -115,11 +120,15 @@ impl Backend for PostgresBackend {
         request_budget: Option<Duration>,
     ) -> Result<Tethered<tethered::postgres::Postgres>> {
         let root = Ctx::background();
-        let options = PoolOptions {
-            max_connections: connections,
-            ..PoolOptions::default()
-        };
-        let pool = tethered::postgres::connect(&root, url, options).await?;
+        let pool = Self::tethered_pool(&root, url, connections).await?;
         Ok(Tethered::new(pool, root, request_budget, statements))
+    }
+
+    async fn tethered_pool(
+        ctx: &Ctx,
+        url: &str,
+        connections: usize,
+    ) -> Result<Pool<tethered::postgres::Postgres>> {
+        Ok(tethered::postgres::connect(ctx, url, tethered_options(connections)).await?)
     }
 }

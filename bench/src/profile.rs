@@ -3,12 +3,14 @@
 //! cost of one operation as the difference of their counts over the difference in
 //! operations (`bench/callgrind.sh` does exactly that).
 //!
-//! `PROFILE_ONLY=<backend>/<contestant>`: `postgres` or `mysql`; `raw`, `sqlx`, `tethered`
+//! `PROFILE_ONLY=<backend>/<contestant>`: `postgres`, `mysql` or `sqlite`; `raw`, `sqlx`
+//! (not on SQLite), `tethered`
 //! (a request scope with a deadline per operation, as in the table) or `tethered-root`
-//! (the root context itself: no scope, no server-side limit). `PROFILE_WORKLOAD` (1–4,
-//! default 1) picks the workload, and `PROFILE_QUERIES` (default 2000) how many of its
-//! operations to run after 200 (or, for workloads 3 and 4, 2) of warm-up: selects for
-//! workloads 1 and 2, transactions for 3, range selects for 4.
+//! (the root context itself: no scope, no server-side limit). `PROFILE_WORKLOAD` (1–4
+//! or 6, default 1) picks the workload, and `PROFILE_QUERIES` (default 2000) how many of
+//! its operations to run after 200 (or, for workloads 3, 4 and 6, 2) of warm-up: selects
+//! for workloads 1 and 2, transactions for 3, range selects for 4, streams of the whole
+//! table for 6.
 //!
 //! Without a profiler it prints the measured part's wall time and client CPU per operation
 //! (one contestant alone: a quick look, not a comparison) and, on MySQL/MariaDB, how many
@@ -25,6 +27,7 @@ use crate::measure::{millis, process_cpu};
 use crate::mysql::MySqlBackend;
 use crate::postgres::PostgresBackend;
 use crate::settings::Settings;
+use crate::sqlite::SqliteBackend;
 use crate::tethered_contestant::REQUEST_BUDGET;
 use crate::workload::{self, Workload};
 
@@ -37,12 +40,13 @@ pub async fn profile(selection: &str) -> Result<()> {
     let workload = Workload::ALL
         .into_iter()
         .find(|w| w.number() == number)
-        .ok_or("PROFILE_WORKLOAD is 1, 2, 3 or 4")?;
+        .ok_or("PROFILE_WORKLOAD is 1, 2, 3, 4 or 6")?;
     let operations = env_count("PROFILE_QUERIES", 2000)?;
     match backend {
         "postgres" => profile_on::<PostgresBackend>(contestant, workload, operations).await,
         "mysql" => profile_on::<MySqlBackend>(contestant, workload, operations).await,
-        other => Err(format!("unknown backend {other}: postgres or mysql").into()),
+        "sqlite" => profile_on::<SqliteBackend>(contestant, workload, operations).await,
+        other => Err(format!("unknown backend {other}: postgres, mysql or sqlite").into()),
     }
 }
 
@@ -81,7 +85,9 @@ async fn profile_on<B: Backend>(
                 run.on(raw, observer).await
             }
             "sqlx" => {
-                let sqlx = B::sqlx(&url, statements, connections).await?;
+                let sqlx = B::sqlx(&url, statements, connections)
+                    .await?
+                    .ok_or("sqlx cannot be built for this backend (bench/README.md)")?;
                 run.on(sqlx, observer).await
             }
             "tethered" => {
@@ -114,7 +120,7 @@ impl Run {
         let mut sizes = Settings::parse([])?.sizes;
         let next_id = AtomicI64::new(1);
         let warm_up = match self.workload {
-            Workload::InsertTransaction | Workload::SelectMany => 2,
+            Workload::InsertTransaction | Workload::SelectMany | Workload::Stream => 2,
             _ => 200,
         };
         for (seed, count) in [(0, warm_up), (1, self.operations)] {
@@ -122,6 +128,7 @@ impl Run {
             sizes.concurrent_selects = count;
             sizes.transactions = count;
             sizes.range_selects = count;
+            sizes.streams = count;
             let prepared = observer.statements_prepared().await?;
             let (cpu, wall) = (process_cpu(), Instant::now());
             workload::run_once(&contestant, self.workload, &sizes, seed, &next_id).await?;

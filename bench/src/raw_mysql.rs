@@ -5,7 +5,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Statement, TxOpts};
 use tethered::Ctx;
 
-use crate::contestant::{Contestant, Item, Result, Statements};
+use crate::contestant::{Contestant, Item, Result, Statements, Streamed};
 use crate::raw_pool::RawPool;
 
 /// A connection and its prepared statements.
@@ -84,6 +84,20 @@ impl Contestant for RawMySql {
             })
             .await?;
         Ok(items)
+    }
+
+    async fn stream_range(&self, first: i64, last: i64) -> Result<u64> {
+        let mut session = self.pool.checkout().await;
+        let Session {
+            conn, select_range, ..
+        } = &mut *session;
+        let mut rows = conn.exec_iter(&*select_range, (first, last)).await?;
+        let mut streamed = Streamed::starting_at(first);
+        while let Some(row) = rows.next().await? {
+            let (id, name, n) = mysql_async::from_row_opt(row)?;
+            streamed.take(&Item { id, name, n })?;
+        }
+        Ok(streamed.count())
     }
 
     async fn long_statement(&self, _request: &Ctx, sql: &'static str) -> Result<()> {

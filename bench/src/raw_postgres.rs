@@ -1,9 +1,12 @@
 //! Raw tokio-postgres: statements prepared once per connection, rows decoded by hand.
 
+use std::pin::pin;
+
+use futures_util::TryStreamExt;
 use tethered::Ctx;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
-use crate::contestant::{Contestant, Item, Result, Statements};
+use crate::contestant::{Contestant, Item, Result, Statements, Streamed};
 use crate::raw_pool::RawPool;
 
 /// A connection and its prepared statements.
@@ -83,6 +86,20 @@ impl Contestant for RawPostgres {
             .query(&session.select_range, &[&first, &last])
             .await?;
         rows.iter().map(item).collect()
+    }
+
+    async fn stream_range(&self, first: i64, last: i64) -> Result<u64> {
+        let session = self.pool.checkout().await;
+        let rows = session
+            .client
+            .query_raw(&session.select_range, [first, last])
+            .await?;
+        let mut rows = pin!(rows);
+        let mut streamed = Streamed::starting_at(first);
+        while let Some(row) = rows.try_next().await? {
+            streamed.take(&item(&row)?)?;
+        }
+        Ok(streamed.count())
     }
 
     async fn long_statement(&self, _request: &Ctx, sql: &'static str) -> Result<()> {

@@ -6,23 +6,32 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::cancellation::{ORPHAN_AFTER, Series, Stop, Trial};
+use crate::flood::{FLOOD_FOR, FloodSeries};
 use crate::lineup::Who;
 use crate::measure::{median, quantile, spread};
+use crate::round_trips::{self, RoundTrips};
 use crate::workload::{Sample, Workload};
 
 /// Everything measured on one backend.
 pub struct BackendReport {
-    /// `postgres` or `mysql`.
+    /// `postgres`, `mysql` or `sqlite`.
     pub backend: &'static str,
     /// The server's version.
     pub server: String,
+    /// What the cancellation workload runs ([`crate::backend::Backend::LONG_STATEMENT`]).
+    pub long_statement: &'static str,
     /// `/proc/loadavg` before and after: how busy the machine was besides.
     pub load: (String, String),
-    /// Workloads 1–4.
+    /// Workloads 1–4 and 6.
     pub workloads: Vec<WorkloadResult>,
+    /// Round trips per point select, through a delaying proxy (`None`: embedded, no
+    /// network).
+    pub round_trips: Option<RoundTrips>,
     /// Workload 5, one series per contestant and way of stopping it.
     pub cancellation: Vec<Series>,
-    /// Statements of this run still in the activity view after the cancellation workload.
+    /// Workload 7, one series per way of giving the flood up (tethered only).
+    pub flood: Vec<FloodSeries>,
+    /// Statements of this run still in the activity view after the cancellation workloads.
     pub leftover: u64,
 }
 
@@ -32,7 +41,7 @@ pub struct WorkloadResult {
     pub workload: Workload,
     /// Its title, with its sizes.
     pub title: String,
-    /// Each contestant's rounds, in [`Who::ALL`] order.
+    /// Each contestant's rounds, in [`Who::ALL`] order (none for one not present).
     pub samples: [Vec<Sample>; 3],
 }
 
@@ -50,12 +59,26 @@ pub struct Figures {
 }
 
 impl WorkloadResult {
-    /// The figures of `who`.
-    pub fn figures(&self, who: Who) -> Figures {
-        let samples = &self.samples[Who::ALL
+    fn samples(&self, who: Who) -> &[Sample] {
+        &self.samples[Who::ALL
             .iter()
             .position(|w| *w == who)
-            .expect("a contestant")];
+            .expect("a contestant")]
+    }
+
+    /// Whether `who` ran (sqlx is missing where it cannot be built).
+    pub fn ran(&self, who: Who) -> bool {
+        !self.samples(who).is_empty()
+    }
+
+    /// The contestants that ran, in [`Who::ALL`] order.
+    pub fn contestants(&self) -> impl Iterator<Item = Who> + '_ {
+        Who::ALL.into_iter().filter(|who| self.ran(*who))
+    }
+
+    /// The figures of `who`.
+    pub fn figures(&self, who: Who) -> Figures {
+        let samples = self.samples(who);
         let throughput: Vec<f64> = samples.iter().map(|s| s.throughput).collect();
         let cpu: Vec<f64> = samples
             .iter()
@@ -150,12 +173,91 @@ pub fn table(header: &str, reports: &[BackendReport], cancel_after: Duration) ->
             report.backend, report.server, report.load.0, report.load.1
         );
         throughput_table(&mut out, report);
+        round_trips_table(&mut out, report.round_trips.as_ref());
         cancellation_table(&mut out, report, cancel_after);
+        flood_table(&mut out, &report.flood);
     }
     out
 }
 
-/// Workloads 1–4 of one backend.
+/// A flood series' figures, in milliseconds: p50 and p99 of the caller's return and of the
+/// statement's disappearance, and how many trials left it running.
+struct FloodFigures {
+    returned: (f64, f64),
+    gone: (f64, f64),
+    left_running: usize,
+    rows: f64,
+}
+
+impl FloodFigures {
+    fn of(series: &FloodSeries) -> FloodFigures {
+        let p50_p99 = |values: Vec<f64>| (quantile(&values, 0.5), quantile(&values, 0.99));
+        let rows: Vec<f64> = series.trials.iter().map(|t| t.rows as f64).collect();
+        FloodFigures {
+            returned: p50_p99(series.millis(|t| Some(t.returned_after))),
+            gone: p50_p99(series.millis(|t| t.gone_after)),
+            left_running: series
+                .trials
+                .iter()
+                .filter(|t| t.gone_after.is_none())
+                .count(),
+            rows: median(&rows),
+        }
+    }
+}
+
+/// Workload 7 of one backend.
+fn flood_table(out: &mut String, flood: &[FloodSeries]) {
+    let _ = writeln!(
+        out,
+        "\n7 flood given up {} ms in, tethered (ms from the cancel or deadline; p50 / p99)",
+        FLOOD_FOR.as_millis()
+    );
+    let _ = writeln!(
+        out,
+        "{:<28} {:>6} {:>15} {:>17} {:>12} {:>14}",
+        "given up by", "trials", "caller back", "gone from server", "left running", "rows handed"
+    );
+    for series in flood {
+        let figures = FloodFigures::of(series);
+        let _ = writeln!(
+            out,
+            "{:<28} {:>6} {:>15} {:>17} {:>12} {:>14}",
+            series.stop.name(),
+            series.trials.len(),
+            format!("{:.2} / {:.2}", figures.returned.0, figures.returned.1),
+            format!("{:.2} / {:.2}", figures.gone.0, figures.gone.1),
+            figures.left_running,
+            thousands(figures.rows),
+        );
+    }
+}
+
+/// Round trips per point select, raw beside tethered.
+fn round_trips_table(out: &mut String, trips: Option<&RoundTrips>) {
+    let Some(trips) = trips else {
+        let _ = writeln!(
+            out,
+            "round trips per point select: none to count (embedded, no network)"
+        );
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "round trips per point select, 1 connection through a proxy adding {} ms each way: \
+         busy ({} selects) raw {:.2}, tethered {:.2}; after {:.1} s idle raw {:.2}, tethered \
+         {:.2} (its health check after `ping_after_idle`)",
+        round_trips::DELAY.as_millis(),
+        round_trips::SELECTS,
+        trips.raw,
+        trips.tethered,
+        trips.idle.as_secs_f64(),
+        trips.raw_after_idle,
+        trips.tethered_after_idle,
+    );
+}
+
+/// Workloads 1–4 and 6 of one backend.
 fn throughput_table(out: &mut String, report: &BackendReport) {
     let _ = writeln!(
         out,
@@ -168,7 +270,7 @@ fn throughput_table(out: &mut String, report: &BackendReport) {
         "", "", "(median)", "(median)", "thr / CPU", "thr / CPU", "thr / CPU"
     );
     for result in &report.workloads {
-        for who in Who::ALL {
+        for who in result.contestants() {
             let figures = result.figures(who);
             let title = if who == Who::Raw {
                 format!("{} {}", result.workload.number(), result.title)
@@ -176,6 +278,9 @@ fn throughput_table(out: &mut String, report: &BackendReport) {
                 String::new()
             };
             let ratios = |other: Who| {
+                if !result.ran(other) {
+                    return "n/a".to_owned();
+                }
                 let (throughput, cpu) = result.ratios(other);
                 format!("{throughput:.2}x / {cpu:.2}x")
             };
@@ -207,7 +312,8 @@ fn throughput_table(out: &mut String, report: &BackendReport) {
 fn cancellation_table(out: &mut String, report: &BackendReport, cancel_after: Duration) {
     let _ = writeln!(
         out,
-        "\n5 cancellation: a server-side sleep abandoned {} ms in (ms from the cancel; p50 / p99)",
+        "\n5 cancellation: {} abandoned {} ms in (ms from the cancel; p50 / p99)",
+        report.long_statement,
         cancel_after.as_millis()
     );
     let _ = writeln!(
@@ -292,7 +398,7 @@ pub fn json_rows(reports: &[BackendReport], goals: &[Goal]) -> Vec<Value> {
     let mut rows = Vec::new();
     for report in reports {
         for result in &report.workloads {
-            for who in Who::ALL {
+            for who in result.contestants() {
                 let figures = result.figures(who);
                 let mut row = json!({
                     "kind": "throughput",
@@ -314,6 +420,9 @@ pub fn json_rows(reports: &[BackendReport], goals: &[Goal]) -> Vec<Value> {
                         ("tethered_vs_raw", Who::Raw),
                         ("tethered_vs_sqlx", Who::Sqlx),
                     ] {
+                        if !result.ran(other) {
+                            continue;
+                        }
                         let (throughput, cpu) = result.ratios(other);
                         row[key] = json!({ "throughput": throughput, "cpu": cpu });
                     }
@@ -347,6 +456,36 @@ pub fn json_rows(reports: &[BackendReport], goals: &[Goal]) -> Vec<Value> {
                 "server_confirmed_stop": figures.confirmed,
             }));
         }
+        for series in &report.flood {
+            let figures = FloodFigures::of(series);
+            rows.push(json!({
+                "kind": "flood",
+                "backend": report.backend,
+                "workload": 7,
+                "contestant": Who::Tethered.name(),
+                "given_up_by": series.stop.name(),
+                "after_ms": FLOOD_FOR.as_millis(),
+                "trials": series.trials.len(),
+                "returned_p50_ms": figures.returned.0,
+                "returned_p99_ms": figures.returned.1,
+                "gone_p50_ms": figures.gone.0,
+                "gone_p99_ms": figures.gone.1,
+                "left_running": figures.left_running,
+                "rows_handed_median": figures.rows,
+            }));
+        }
+        if let Some(trips) = &report.round_trips {
+            rows.push(json!({
+            "kind": "round_trips",
+            "backend": report.backend,
+            "delay_each_way_ms": round_trips::DELAY.as_millis(),
+            "raw": trips.raw,
+            "tethered": trips.tethered,
+            "idle_s": trips.idle.as_secs_f64(),
+            "raw_after_idle": trips.raw_after_idle,
+            "tethered_after_idle": trips.tethered_after_idle,
+            }));
+        }
         rows.push(json!({
             "kind": "leftover",
             "backend": report.backend,
@@ -367,7 +506,7 @@ pub struct Goal {
     pub met: bool,
 }
 
-/// The goals of issue 7, judged on this run's medians and percentiles.
+/// The goals of issues 7 and 12, judged on this run's medians and percentiles.
 pub fn goals(reports: &[BackendReport]) -> Vec<Goal> {
     let mut goals = Vec::new();
     let mut goal = |met: bool, text: String| goals.push(Goal { text, met });
@@ -384,14 +523,45 @@ pub fn goals(reports: &[BackendReport]) -> Vec<Goal> {
                 cpu <= 1.10,
                 format!("{backend} {number}: client CPU/op <= 1.10x raw ({cpu:.3}x)"),
             );
-            let (throughput, cpu) = result.ratios(Who::Sqlx);
+            if result.ran(Who::Sqlx) {
+                let (throughput, cpu) = result.ratios(Who::Sqlx);
+                goal(
+                    throughput >= 1.0,
+                    format!("{backend} {number}: throughput >= sqlx ({throughput:.3}x)"),
+                );
+                goal(
+                    cpu <= 1.0,
+                    format!("{backend} {number}: client CPU/op <= sqlx ({cpu:.3}x)"),
+                );
+            }
+        }
+        if let Some(trips) = &report.round_trips {
             goal(
-                throughput >= 1.0,
-                format!("{backend} {number}: throughput >= sqlx ({throughput:.3}x)"),
+                trips.tethered < trips.raw + 0.5,
+                format!(
+                    "{backend}: a point select on a busy connection takes no more round trips \
+                     than raw ({:.2} vs {:.2})",
+                    trips.tethered, trips.raw
+                ),
+            );
+        }
+        for series in &report.flood {
+            let figures = FloodFigures::of(series);
+            let stop = series.stop.name();
+            goal(
+                figures.returned.1 <= 10.0,
+                format!(
+                    "{backend} 7 ({stop}): p99 -> caller back <= 10 ms ({:.2} ms)",
+                    figures.returned.1
+                ),
             );
             goal(
-                cpu <= 1.0,
-                format!("{backend} {number}: client CPU/op <= sqlx ({cpu:.3}x)"),
+                figures.left_running == 0,
+                format!(
+                    "{backend} 7 ({stop}): none left running ({} of {})",
+                    figures.left_running,
+                    series.trials.len()
+                ),
             );
         }
         let tethered = report

@@ -10,14 +10,16 @@ use crate::workload::Sizes;
 pub struct Settings {
     /// One JSON object per row instead of the table.
     pub json: bool,
-    /// Only this backend (`postgres` or `mysql`), or both.
+    /// Only this backend (`postgres`, `mysql` or `sqlite`), or every one.
     pub backend: Option<String>,
-    /// Workloads 1–4.
+    /// Workloads 1–4 and 6.
     pub sizes: Sizes,
     /// Workload 5.
     pub plan: Plan,
     /// `--storm`: the storm, the herds and the slow network instead of the comparison.
     pub storm: Storm,
+    /// `--bulk`: the 100,000-row bulk insert instead of the comparison (see `bulk`).
+    pub bulk: bool,
 }
 
 /// How large the `--storm` run is.
@@ -33,8 +35,9 @@ pub struct Storm {
 
 /// What `--help` prints.
 pub const USAGE: &str = "\
-usage: tethered-bench [--json] [--quick] [--backend postgres|mysql] [--rounds N] [--trials N]
+usage: tethered-bench [--json] [--quick] [--backend postgres|mysql|sqlite] [--rounds N] [--trials N]
        tethered-bench --storm [--storm-statements N] [--herd-rounds R] [--backend postgres|mysql]
+       tethered-bench --bulk [--rounds N]
 
   --json        one JSON object per row (table rows, cancellation rows, goals) instead of the table
   --quick       a smoke run: fewer rounds, smaller rounds, 20 cancellation trials
@@ -46,9 +49,12 @@ usage: tethered-bench [--json] [--quick] [--backend postgres|mysql] [--rounds N]
                 exits non-zero if a stop was lost or a wrong statement was hit
   --storm-statements  statements in each backend's storm (default 100000)
   --herd-rounds herds of 8 simultaneous cancels per backend (default 1000)
+  --bulk        instead of the comparison: a 100,000-row insert on PostgreSQL, insert_many,
+                copy_in and raw tokio-postgres binary copy, in interleaved rounds
 
 Servers: TETHERED_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test),
-         TETHERED_MYSQL_URL (default mysql://root@127.0.0.1:3306/test).
+         TETHERED_MYSQL_URL (default mysql://root@127.0.0.1:3306/test);
+SQLite's file: TETHERED_BENCH_SQLITE_URL (default sqlite:///tmp/tethered-bench.db).
 Profiling: PROFILE_ONLY=<backend>/<raw|sqlx|tethered|tethered-root> [PROFILE_WORKLOAD=1..4]
            [PROFILE_QUERIES=N] runs one contestant alone (see bench/README.md).";
 
@@ -63,19 +69,22 @@ impl Settings {
             match arg.as_str() {
                 "--json" => settings.json = true,
                 "--quick" => {
-                    let storm = settings.storm.clone();
+                    let (storm, bulk) = (settings.storm.clone(), settings.bulk);
                     settings = Settings::quick(settings.json, settings.backend);
-                    settings.storm = storm;
+                    (settings.storm, settings.bulk) = (storm, bulk);
                 }
                 "--storm" => settings.storm.on = true,
+                "--bulk" => settings.bulk = true,
                 "--storm-statements" => {
                     settings.storm.statements = count(&value("--storm-statements")?)?;
                 }
                 "--herd-rounds" => settings.storm.herd_rounds = count(&value("--herd-rounds")?)?,
                 "--backend" => {
                     let backend = value("--backend")?;
-                    if !["postgres", "mysql"].contains(&backend.as_str()) {
-                        return Err(format!("unknown backend {backend}: postgres or mysql"));
+                    if !["postgres", "mysql", "sqlite"].contains(&backend.as_str()) {
+                        return Err(format!(
+                            "unknown backend {backend}: postgres, mysql or sqlite"
+                        ));
                     }
                     settings.backend = Some(backend);
                 }
@@ -103,6 +112,7 @@ impl Settings {
                 rows_per_transaction: 1_000,
                 range_selects: 300,
                 rows_per_range: 1_000,
+                streams: 10,
             },
             plan: Plan {
                 cancel_after: Duration::from_millis(20),
@@ -116,6 +126,7 @@ impl Settings {
                 statements: 100_000,
                 herd_rounds: 1_000,
             },
+            bulk: false,
         }
     }
 
@@ -131,6 +142,7 @@ impl Settings {
                 concurrent_selects: 3_200,
                 transactions: 1,
                 range_selects: 50,
+                streams: 2,
                 ..full.sizes
             },
             plan: Plan {
@@ -139,6 +151,7 @@ impl Settings {
                 ..full.plan
             },
             storm: full.storm,
+            bulk: full.bulk,
         }
     }
 
@@ -152,5 +165,28 @@ fn count(value: &str) -> Result<usize, String> {
     match value.parse() {
         Ok(count) if count > 0 => Ok(count),
         _ => Err(format!("{value} is not a positive count")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    fn parse(args: &[&str]) -> Result<Settings, String> {
+        Settings::parse(args.iter().map(|arg| (*arg).to_owned()))
+    }
+
+    #[test]
+    fn a_backend_named_runs_alone() {
+        let settings = parse(&["--backend", "sqlite"]).expect("sqlite is a backend");
+        assert!(settings.runs("sqlite"));
+        assert!(!settings.runs("postgres"));
+        let every = parse(&[]).expect("no arguments");
+        assert!(
+            ["postgres", "mysql", "sqlite"]
+                .iter()
+                .all(|b| every.runs(b))
+        );
+        assert!(parse(&["--backend", "oracle"]).is_err());
     }
 }

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use sqlx::pool::PoolOptions;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use tethered::Ctx;
 
-use crate::contestant::{Contestant, Item, Result, Statements};
+use crate::contestant::{Contestant, Item, Result, Statements, Streamed};
 
 /// sqlx on a pool of its own.
 pub struct Sqlx<DB: Database> {
@@ -80,6 +81,18 @@ where
             .fetch_all(&self.pool)
             .await?;
         Ok(items)
+    }
+
+    async fn stream_range(&self, first: i64, last: i64) -> Result<u64> {
+        let mut rows = sqlx::query_as::<DB, Item>(self.statements.select_range)
+            .bind(first)
+            .bind(last)
+            .fetch(&self.pool);
+        let mut streamed = Streamed::starting_at(first);
+        while let Some(item) = rows.try_next().await? {
+            streamed.take(&item)?;
+        }
+        Ok(streamed.count())
     }
 
     async fn long_statement(&self, _request: &Ctx, sql: &'static str) -> Result<()> {

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
+
 use tethered::{Ctx, Driver, Executor, FromRow, Pool, RowOf, Scope, Sql};
 
-use crate::contestant::{Contestant, Item, Result, Statements};
+use crate::contestant::{Contestant, Item, Result, Statements, Streamed};
 
 /// The deadline each operation's request scope gets: far more than any operation takes,
 /// as a service's request budget is.
@@ -97,6 +99,19 @@ where
             .bind(first)
             .bind(last);
         Ok(self.pool.fetch_all(&request, sql).await?)
+    }
+
+    async fn stream_range(&self, first: i64, last: i64) -> Result<u64> {
+        let request = self.request();
+        let sql = Sql::new(self.statements.select_range)
+            .bind(first)
+            .bind(last);
+        let mut rows = self.pool.fetch::<Item>(&request, sql);
+        let mut streamed = Streamed::starting_at(first);
+        while let Some(item) = rows.try_next().await? {
+            streamed.take(&item)?;
+        }
+        Ok(streamed.count())
     }
 
     async fn long_statement(&self, request: &Ctx, sql: &'static str) -> Result<()> {

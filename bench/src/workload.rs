@@ -1,4 +1,4 @@
-//! Workloads 1–4, written once for every contestant, and their interleaved rounds.
+//! Workloads 1–4 and 6 (streaming), written once for every contestant, and their interleaved rounds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -21,15 +21,19 @@ pub enum Workload {
     InsertTransaction,
     /// Selects of 1,000 rows, each decoded into an [`Item`].
     SelectMany,
+    /// The whole items table streamed, row by row, each decoded into an [`Item`] and
+    /// dropped: the drivers' streaming paths (issue 12).
+    Stream,
 }
 
 impl Workload {
     /// Every workload, in the order of the table.
-    pub const ALL: [Workload; 4] = [
+    pub const ALL: [Workload; 5] = [
         Workload::SequentialPointSelect,
         Workload::ConcurrentPointSelect,
         Workload::InsertTransaction,
         Workload::SelectMany,
+        Workload::Stream,
     ];
 
     /// Its key in the JSON.
@@ -39,16 +43,18 @@ impl Workload {
             Workload::ConcurrentPointSelect => "point_select_concurrent",
             Workload::InsertTransaction => "insert_transaction",
             Workload::SelectMany => "select_many",
+            Workload::Stream => "stream",
         }
     }
 
-    /// Its number in the issue (1–4).
+    /// Its number in the table (1–4 from issue 7; 5 is the cancellation workload).
     pub fn number(self) -> usize {
         match self {
             Workload::SequentialPointSelect => 1,
             Workload::ConcurrentPointSelect => 2,
             Workload::InsertTransaction => 3,
             Workload::SelectMany => 4,
+            Workload::Stream => 6,
         }
     }
 
@@ -67,6 +73,10 @@ impl Workload {
                 )
             }
             Workload::SelectMany => format!("select {} rows into structs", sizes.rows_per_range),
+            Workload::Stream => format!(
+                "stream {} rows into structs, one at a time",
+                sizes.streams as i64 * ROWS
+            ),
         }
     }
 
@@ -76,6 +86,7 @@ impl Workload {
             Workload::SequentialPointSelect | Workload::ConcurrentPointSelect => "select",
             Workload::InsertTransaction => "row inserted",
             Workload::SelectMany => "row decoded",
+            Workload::Stream => "row streamed",
         }
     }
 
@@ -106,6 +117,8 @@ pub struct Sizes {
     pub range_selects: usize,
     /// Workload 4: rows per select.
     pub rows_per_range: i64,
+    /// Workload 6: streams of the whole items table per round.
+    pub streams: usize,
 }
 
 /// What one measured round of one contestant gave.
@@ -225,6 +238,17 @@ impl Task for Round<'_> {
                 }
                 Ok(sizes.range_selects as u64 * sizes.rows_per_range as u64)
             }
+            Workload::Stream => {
+                let mut streamed = 0;
+                for _ in 0..sizes.streams {
+                    let rows = contestant.stream_range(1, ROWS).await?;
+                    if rows != ROWS as u64 {
+                        return Err(format!("{rows} rows streamed of {ROWS}").into());
+                    }
+                    streamed += rows;
+                }
+                Ok(streamed)
+            }
         }
     }
 }
@@ -245,7 +269,8 @@ pub async fn run_once<C: Contestant>(
 
 /// Runs `workload` on every contestant of `lineup`: one warm-up round (connections opened,
 /// statements prepared and cached) and then `sizes.rounds` measured ones, the contestants'
-/// order turning each round. Returns each contestant's samples, in [`Who::ALL`] order.
+/// order turning each round. Returns each contestant's samples, in [`Who::ALL`] order (none
+/// for a contestant not present).
 pub async fn measure<R, S, T>(
     lineup: &Lineup<R, S, T>,
     workload: Workload,
@@ -258,8 +283,9 @@ where
     T: Contestant,
 {
     let mut samples: [Vec<Sample>; 3] = Default::default();
+    let present = lineup.present();
     for round in 0..=sizes.rounds {
-        for who in order(round) {
+        for who in order(round, &present) {
             let input = Round::new(workload, sizes, round, next_insert_id);
             let (cpu, wall) = (process_cpu(), Instant::now());
             let operations = lineup.run(who, input).await?;

@@ -78,19 +78,29 @@ impl<D: Driver> PoolConnection<D> {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut D::Connection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
-        self.fly(ctx, |mut object| async move {
-            let result = operation(object.connection()).await;
-            (object, result)
-        })
+        self.fly(
+            ctx,
+            |mut object| async move {
+                let result = operation(object.connection()).await;
+                (object, result)
+            },
+            || {},
+        )
         .await
     }
 
     /// [`PoolConnection::run`], given how to build the statement's landing: a future that
     /// owns the connection while the statement runs and gives it back with the result.
+    ///
+    /// `abandon` is called when `ctx` ends first, just before the statement goes to the stop
+    /// task: whoever waited for the statement's output has let go of it (a stream's reader
+    /// takes no more rows), and the landing must be told, to read on to the statement's end
+    /// without anyone's help.
     pub(crate) async fn fly<T, L>(
         &mut self,
         ctx: &Ctx,
         landing: impl FnOnce(Pooled<D>) -> L,
+        abandon: impl FnOnce(),
     ) -> Result<T>
     where
         T: Send + 'static,
@@ -122,6 +132,7 @@ impl<D: Driver> PoolConnection<D> {
                 result.map_err(|error| server_deadline(ctx, error))
             }
             cause = ctx.done() => {
+                abandon();
                 flight.abort();
                 drop(flight);
                 // The stop stays in the slot if it outlasts the wait: the next statement

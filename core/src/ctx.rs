@@ -14,6 +14,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -36,6 +37,10 @@ pub struct Ctx {
 
 struct Node {
     parent: Option<Arc<Node>>,
+    /// Where a detached root ([`Ctx::without_cancel`]) finds the values it keeps: the
+    /// context it was detached from. Values are looked up there after this node's own
+    /// ancestry; cancellation and deadlines never are.
+    values_of: Option<Arc<Node>>,
     token: CancellationToken,
     /// Effective deadline: the minimum of this node's own and every ancestor's.
     deadline: Option<Instant>,
@@ -60,9 +65,10 @@ struct CancelRecord {
 }
 
 impl Node {
-    fn root() -> Node {
+    fn root(values_of: Option<Arc<Node>>) -> Node {
         Node {
             parent: None,
+            values_of,
             token: CancellationToken::new(),
             deadline: None,
             cancelled: OnceLock::new(),
@@ -83,6 +89,7 @@ impl Node {
         parent.live_children.fetch_add(1, Ordering::Relaxed);
         Node {
             parent: Some(Arc::clone(parent)),
+            values_of: None,
             token,
             deadline: earliest(parent.deadline, deadline),
             cancelled: OnceLock::new(),
@@ -93,8 +100,17 @@ impl Node {
         }
     }
 
+    /// This node and its ancestors: what can end it.
     fn ancestry(&self) -> impl Iterator<Item = &Node> {
         std::iter::successors(Some(self), |node| node.parent.as_deref())
+    }
+
+    /// Where its values are looked up: its ancestry, continued past a detached root into
+    /// the context it was detached from.
+    fn value_ancestry(&self) -> impl Iterator<Item = &Node> {
+        std::iter::successors(Some(self), |node| {
+            node.parent.as_deref().or(node.values_of.as_deref())
+        })
     }
 }
 
@@ -121,7 +137,40 @@ impl Ctx {
     /// shared parent.
     pub fn background() -> Ctx {
         Ctx {
-            node: Arc::new(Node::root()),
+            node: Arc::new(Node::root(None)),
+        }
+    }
+
+    /// Derives a context that keeps this one's values but neither its cancellation nor its
+    /// deadline (Go's `context.WithoutCancel`): a new root, for work that must outlive the
+    /// request that started it. Bound that work with a deadline of its own.
+    ///
+    /// The one deliberate way out of a request's tether, and named as such: inside
+    /// `#[context_first]` code, `Ctx::background()` is a compile error.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tethered_core::Ctx;
+    ///
+    /// struct RequestId(&'static str);
+    ///
+    /// let root = Ctx::background();
+    /// let request = root.child();
+    /// let ctx = request.with_value(RequestId("req-7"));
+    ///
+    /// // The audit record of what the request did is written even if the client left:
+    /// // detached from the request, with the request's id, under a bound of its own.
+    /// let audit = ctx.without_cancel();
+    /// let audit = audit.with_timeout(Duration::from_secs(5));
+    /// request.cancel("client hung up");
+    ///
+    /// assert!(ctx.is_done());
+    /// assert!(audit.check().is_ok());
+    /// assert_eq!(audit.value::<RequestId>().map(|id| id.0), Some("req-7"));
+    /// ```
+    pub fn without_cancel(&self) -> Ctx {
+        Ctx {
+            node: Arc::new(Node::root(Some(Arc::clone(&self.node)))),
         }
     }
 
@@ -166,7 +215,7 @@ impl Ctx {
     /// The nearest value of type `T` set on this context or an ancestor.
     pub fn value<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.node
-            .ancestry()
+            .value_ancestry()
             .find_map(|node| node.value.as_ref()?.downcast_ref::<T>())
     }
 
@@ -224,10 +273,26 @@ impl Ctx {
 
     /// Completes with the cause once the context has ended.
     ///
+    /// Every poll checks the context first ([`Ctx::cause`]), so a future polled often (a
+    /// stream of rows, once per row) sees its deadline pass at once, not only when the
+    /// runtime's timer fires (a millisecond late at best, and later still on a runtime kept
+    /// busy).
+    ///
     /// This is cancel safe: dropping it loses nothing. A timer is armed only while it is
     /// awaited and only if the context has a deadline; a context that nothing can end
     /// (a root, or values on one) registers nothing at all.
     pub async fn done(&self) -> Cause {
+        let mut woken = std::pin::pin!(self.woken());
+        std::future::poll_fn(|cx| match self.cause() {
+            Some(cause) => Poll::Ready(cause),
+            None => woken.as_mut().poll(cx),
+        })
+        .await
+    }
+
+    /// Completes with the cause once a wake-up (the token's, or the deadline's timer) shows
+    /// the context has ended.
+    async fn woken(&self) -> Cause {
         loop {
             if let Some(cause) = self.cause() {
                 return cause;

@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use futures_util::Stream;
 use sea_query::{QueryBuilder, SchemaBuilder, Values};
 
 use crate::ctx::Ctx;
@@ -25,6 +26,10 @@ pub trait Driver: Send + Sync + 'static {
     /// Whether `INSERT ... RETURNING` gives back the inserted row. Without it, a model
     /// insert reads the row back by its key on the same connection.
     const INSERT_RETURNING: bool;
+    /// The most values one statement can bind. A statement with more is refused with
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent, and a
+    /// model's batch insert is split under it.
+    const MAX_PARAMETERS: usize;
     /// Whether a `COMMIT` that the server stopped (it ended with the server's "interrupted"
     /// or statement-timeout error) is known to have rolled back. PostgreSQL takes
     /// interrupts during a commit only before its commit record is written (deferred
@@ -81,15 +86,26 @@ pub trait Connection: Send + 'static {
         values: &Values,
     ) -> impl Future<Output = Result<Executed>> + Send;
 
-    /// Runs `sql` with `values` bound and returns every row.
+    /// Runs `sql` with `values` bound and yields its rows as the server sends them, reading
+    /// from the driver's own streaming path: memory holds a few rows, whatever the result's
+    /// size, and a reader that stops reading stops the socket being read.
     ///
-    /// `ctx` is used as in [`Connection::execute`].
-    fn fetch_all(
-        &mut self,
-        ctx: &Ctx,
-        sql: &str,
-        values: &Values,
-    ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send;
+    /// `ctx` is used as in [`Connection::execute`]. The stream ends (`None`) once the
+    /// statement has ended well, every result the server sends for it read; an `Err` says
+    /// the statement ended with that error, and core reads nothing after it. A failure
+    /// before anything was sent is [`Error::unsent`], as for `execute`, and comes first.
+    ///
+    /// Core always reads the stream to its end, discarding what nobody wants (see
+    /// `protocol`: a statement has ended only when its stream has), so a stream dropped
+    /// part-way is never a concern of the backend's.
+    ///
+    /// [`Error::unsent`]: crate::Error::unsent
+    fn fetch_stream<'c>(
+        &'c mut self,
+        ctx: &'c Ctx,
+        sql: &'c str,
+        values: &'c Values,
+    ) -> impl Stream<Item = Result<Self::Row>> + Send + 'c;
 }
 
 /// What a statement that returns no rows did.

@@ -172,8 +172,18 @@ where
         let mut next_request = Instant::now() + UNANSWERED;
         let mut pause = ASK_AGAIN_AFTER;
         loop {
+            // The requests first: a landing that reads a flood of rows to their end (a
+            // stream nobody reads anymore) is always ready, and polled first it would spend
+            // the task's whole budget each time, starving the request's own I/O.
             tokio::select! {
                 biased;
+                Some(sent) = requests.next(), if !requests.is_empty() => {
+                    every_request_completed &= sent.is_ok();
+                    if requests.is_empty() {
+                        next_request = Instant::now() + pause;
+                        pause = (pause * 2).min(ASK_AGAIN_AT_MOST);
+                    }
+                }
                 landed = landing.as_mut() => {
                     let interrupted = matches!(
                         &landed.1,
@@ -195,13 +205,6 @@ where
                         .await
                         .unwrap_or(false);
                     return (landed, completed);
-                }
-                Some(sent) = requests.next(), if !requests.is_empty() => {
-                    every_request_completed &= sent.is_ok();
-                    if requests.is_empty() {
-                        next_request = Instant::now() + pause;
-                        pause = (pause * 2).min(ASK_AGAIN_AT_MOST);
-                    }
                 }
                 () = tokio::time::sleep_until(next_request), if requests.len() < REQUESTS_AT_ONCE => {
                     requests.push(canceller.cancel());

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use crate::connection::PoolConnection;
 use crate::ctx::Ctx;
-use crate::driver::{Driver, Executed};
+use crate::driver::{BoxFuture, Driver, Executed};
 use crate::error::{Error, Result, StatementOutcome};
-use crate::executor::{Executor, RowOf};
+use crate::executor::Executor;
 use crate::sql::Sql;
+use crate::stream::RowStream;
 
 /// A transaction: statements run in it through [`Executor`] (`&mut tx`), each under its
 /// own `&Ctx`; [`Transaction::commit`] makes them permanent.
@@ -142,22 +143,34 @@ impl<D: Driver> Drop for Transaction<D> {
     }
 }
 
-impl<D: Driver> Executor<D> for &mut Transaction<D> {
+impl<'t, D: Driver> Executor<D> for &'t mut Transaction<D> {
     type Reborrow<'a>
         = &'a mut Transaction<D>
     where
         Self: 'a;
+    type Rows = RowStream<'t, D>;
 
     fn reborrow(&mut self) -> &mut Transaction<D> {
         self
     }
 
-    async fn fetch_rows(self, ctx: &Ctx, sql: Sql) -> Result<Vec<RowOf<D>>> {
-        self.live().await?.fetch_rows(ctx, sql).await
+    fn stream_rows(self, ctx: &Ctx, sql: Sql) -> RowStream<'t, D> {
+        let ctx = ctx.clone();
+        RowStream::new(ctx.clone(), move |pour| async move {
+            self.live().await?.pour(&ctx, sql, &pour).await
+        })
     }
 
     async fn execute_sql(self, ctx: &Ctx, sql: Sql) -> Result<Executed> {
         self.live().await?.execute_sql(ctx, sql).await
+    }
+
+    async fn run<T, F>(self, ctx: &Ctx, operation: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut D::Connection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.live().await?.run(ctx, operation).await
     }
 }
 

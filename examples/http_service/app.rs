@@ -3,17 +3,19 @@
 //! tests (`tests/tests/http.rs`), which start it in-process.
 //!
 //! When a client disconnects, hyper drops the handler's future; the request's context is
-//! cancelled and the statement the repository was running stops on the database server.
-//! When the request's deadline passes, the statement stops too, and the client gets 504.
+//! cancelled and the statement the repository was running stops in the database (on the
+//! server, or in SQLite's engine). When the request's deadline passes, the statement stops too, and the client gets 504.
 //!
-//! Each repository keeps its table in a namespace of its own on the shared server (a
-//! PostgreSQL schema, a MariaDB database, named `http_service_<random hex>`), so
+//! Each repository keeps its table in a namespace of its own named
+//! `http_service_<random hex>` (a PostgreSQL schema or a MariaDB database on the shared
+//! server; on SQLite a directory in the temp directory holding the database file), so
 //! services and tests running at once never share or drop each other's rows, and
-//! [`Repository::remove`] leaves the server as it found it.
+//! [`Repository::remove`] leaves the machine as it found it.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -30,7 +32,7 @@ use backend::{Db, on_pool};
 mod namespace;
 use namespace::unique;
 
-/// A user, stored in `http_service_users` in the repository's namespace.
+/// A user, stored in `http_service_users` in the repository's namespace; names are unique.
 #[derive(Model, Serialize, Clone, Debug, PartialEq)]
 #[tethered(table = "http_service_users")]
 pub struct User {
@@ -46,7 +48,6 @@ const MAX_SLEEP_SECS: f64 = 3600.0;
 /// (checked at compile time by `#[context_first]`) and runs under it.
 pub struct Repository {
     db: Db,
-    backend: Backend,
     namespace: String,
 }
 
@@ -55,26 +56,8 @@ impl Repository {
     /// Creates a namespace of its own on `backend` and opens a pool in it, within `ctx`.
     pub async fn connect(ctx: &Ctx, backend: Backend) -> Result<Repository> {
         let namespace = unique("http_service");
-        let one = PoolOptions {
-            max_connections: 1,
-            ..PoolOptions::default()
-        };
-        let admin = Db::connect(ctx, backend, one).await?;
-        let create = backend.create_namespace(&namespace);
-        on_pool!(&admin, pool => pool.execute(ctx, create).await)?;
-        match Db::connect_in(ctx, backend, &namespace, PoolOptions::default()).await {
-            Ok(db) => Ok(Repository {
-                db,
-                backend,
-                namespace,
-            }),
-            Err(error) => {
-                let drop_namespace = backend.drop_namespace(&namespace);
-                // Best effort: the error to report is the first one.
-                let _ = on_pool!(&admin, pool => pool.execute(ctx, drop_namespace).await);
-                Err(error)
-            }
-        }
+        let db = Db::create_in(ctx, backend, &namespace, PoolOptions::default()).await?;
+        Ok(Repository { db, namespace })
     }
 
     /// Creates the users' table, with a first user.
@@ -86,9 +69,7 @@ impl Repository {
 
     /// Drops the repository's namespace, its table and its rows.
     pub async fn remove(&self, ctx: &Ctx) -> Result<()> {
-        let drop_namespace = self.backend.drop_namespace(&self.namespace);
-        on_pool!(&self.db, pool => pool.execute(ctx, drop_namespace).await)?;
-        Ok(())
+        self.db.drop_namespace(ctx, &self.namespace).await
     }
 
     async fn create_table(&self, ctx: &Ctx) -> Result<()> {
@@ -104,14 +85,16 @@ impl Repository {
             .col(
                 ColumnDef::new(Alias::new(User::NAME.name()))
                     .string_len(200)
-                    .not_null(),
+                    .not_null()
+                    .unique_key(),
             )
             .to_owned();
         on_pool!(&self.db, pool => pool.execute(ctx, &create).await)?;
         Ok(())
     }
 
-    /// Stores a user named `name`; returns it with its id.
+    /// Stores a user named `name`; returns it with its id. A name already taken is a
+    /// unique violation ([`Error::is_unique_violation`]).
     pub async fn add_user(&self, ctx: &Ctx, name: &str) -> Result<User> {
         let user = User {
             id: 0,
@@ -122,44 +105,38 @@ impl Repository {
 
     /// The user with id `id`; [`Error::RowNotFound`] if there is none.
     pub async fn user(&self, ctx: &Ctx, id: i64) -> Result<User> {
-        on_pool!(&self.db, pool => User::find(ctx, pool, id).await)?.ok_or(Error::RowNotFound)
+        on_pool!(&self.db, pool => User::find(ctx, pool, id).await)?.ok_or(Error::RowNotFound {
+            table: Some(User::TABLE),
+        })
     }
 
     /// Sleeps `secs` seconds on the database server: a stand-in for a slow query.
     ///
-    /// The statement carries the request id in a comment, so the server's own view
-    /// (`pg_stat_activity`, `information_schema.PROCESSLIST`) tells which request it
-    /// serves. That gives each request its own statement text, so tag slow, rare
-    /// statements like this one, not hot ones.
+    /// The statement carries the request id in a comment (on SQLite, in the label its
+    /// naps tick), so the server's own view (`pg_stat_activity`,
+    /// `information_schema.PROCESSLIST`, SQLite's counters) tells which request it serves.
+    /// That gives each request its own statement text, so tag slow, rare statements like
+    /// this one, not hot ones.
     pub async fn sleep(&self, ctx: &Ctx, secs: f64) -> Result<()> {
         if !(0.0..=MAX_SLEEP_SECS).contains(&secs) {
             return Err(Error::InvalidInput(format!(
                 "secs must be between 0 and {MAX_SLEEP_SECS}, not {secs}"
             )));
         }
-        // Safe inside a comment: a request id is letters, digits and `-_.:` only.
-        let tag = ctx
+        // A request id is letters, digits and `-_.:` only: a label `Db::sleep` takes.
+        let label = ctx
             .value::<RequestId>()
-            .map_or(String::new(), |request_id| {
-                format!(" /* http_service request {request_id} */")
+            .map_or("http_service".to_owned(), |request_id| {
+                format!("http_service request {request_id}")
             });
-        match &self.db {
-            Db::Postgres(pool) => {
-                let sleep = Sql::new(format!("SELECT pg_sleep($1){tag}")).bind(secs);
-                pool.execute(ctx, sleep).await?;
-            }
-            Db::Mysql(pool) => {
-                let sleep = Sql::new(format!("SELECT SLEEP(?){tag}")).bind(secs);
-                pool.execute(ctx, sleep).await?;
-            }
-        }
-        Ok(())
+        self.db.sleep(ctx, secs, &label).await
     }
 }
 
 /// The service's routes, each request under a context from `layer`.
 pub fn router(repository: Arc<Repository>, layer: RequestCtxLayer) -> Router {
     Router::new()
+        .route("/users", axum::routing::post(add_user))
         .route("/users/{id}", get(user))
         .route("/slow", get(slow))
         .with_state(repository)
@@ -173,6 +150,22 @@ async fn user(
     Path(id): Path<i64>,
 ) -> Result<Json<User>, HttpError> {
     Ok(Json(repository.user(&ctx, id).await?))
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    name: String,
+}
+
+/// `POST /users` with `{"name": "..."}`: 201 and the stored user as JSON, or 409 Conflict
+/// if the name is taken (the database's unique constraint says so, whatever the backend).
+async fn add_user(
+    RequestCtx(ctx): RequestCtx,
+    State(repository): State<Arc<Repository>>,
+    Json(new): Json<NewUser>,
+) -> Result<(StatusCode, Json<User>), HttpError> {
+    let user = repository.add_user(&ctx, &new.name).await?;
+    Ok((StatusCode::CREATED, Json(user)))
 }
 
 #[derive(Deserialize)]

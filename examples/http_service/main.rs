@@ -1,20 +1,24 @@
 //! An HTTP service whose every database statement is tethered to its request: hang up,
-//! or let the request's deadline pass, and the statement stops on the database server.
+//! or let the request's deadline pass, and the statement stops in the database.
 //!
 //! ```sh
+//! cargo run --example http_service --features postgres,mysql,axum       # on SQLite, no server
 //! cargo run --example http_service --features postgres,mysql,axum -- --backend mysql
 //! curl localhost:3000/users/1
+//! curl -d '{"name":"Ada Lovelace"}' -H 'content-type: application/json' localhost:3000/users  # 409: taken
 //! curl -H 'grpc-timeout: 300m' 'localhost:3000/slow?secs=10'   # 504 after 300 ms
 //! curl 'localhost:3000/slow?secs=10'                            # Ctrl-C it: the sleep stops
 //! ```
 //!
-//! Options: `--backend postgres|mysql`, `--addr 127.0.0.1:PORT` (default 127.0.0.1:3000).
-//! The servers' URLs come from `TETHERED_POSTGRES_URL` and `TETHERED_MYSQL_URL`
-//! (`scripts/ensure-databases` starts local ones).
+//! Options: `--backend sqlite|postgres|mysql` (default sqlite: embedded, nothing to start),
+//! `--addr 127.0.0.1:PORT` (default 127.0.0.1:3000). The servers' URLs come from
+//! `TETHERED_POSTGRES_URL` and `TETHERED_MYSQL_URL` (`scripts/ensure-databases` starts
+//! local ones).
 //!
-//! Its table lives in a namespace of its own on the server (see `app.rs`). Ctrl-C stops
-//! the service: the requests still running are cancelled, their statements stop on the
-//! server, and the namespace is dropped.
+//! Its table lives in a namespace of its own (see `app.rs`): a schema or a database on the
+//! server, or an SQLite file in a directory of its own in the temp directory. Ctrl-C stops
+//! the service: the requests still running are cancelled, their statements stop in the
+//! database, and the namespace is dropped (the SQLite directory removed).
 
 mod app;
 #[path = "../common/cli.rs"]
@@ -29,7 +33,7 @@ use app::{Backend, Repository};
 use tethered::Ctx;
 use tethered::axum::RequestCtxLayer;
 
-const USAGE: &str = "usage: http_service --backend postgres|mysql [--addr 127.0.0.1:PORT]";
+const USAGE: &str = "usage: http_service [--backend sqlite|postgres|mysql] [--addr 127.0.0.1:PORT]";
 
 struct Options {
     backend: Backend,
@@ -37,11 +41,12 @@ struct Options {
 }
 
 fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let (mut backend, mut addr) = (None, SocketAddr::from(([127, 0, 0, 1], 3000)));
+    // SQLite by default: the service runs on a machine with no database server at all.
+    let (mut backend, mut addr) = (Backend::Sqlite, SocketAddr::from(([127, 0, 0, 1], 3000)));
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
-            "--backend" => backend = Some(value()?.parse()?),
+            "--backend" => backend = value()?.parse()?,
             "--addr" => {
                 let text = value()?;
                 addr = text
@@ -51,10 +56,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
             _ => return Err(format!("unknown argument {flag:?}")),
         }
     }
-    Ok(Options {
-        backend: backend.ok_or("--backend is required")?,
-        addr,
-    })
+    Ok(Options { backend, addr })
 }
 
 #[tokio::main]
@@ -79,9 +81,10 @@ async fn serve(options: Options) -> Result<(), String> {
         .await
         .map_err(|error| {
             format!(
-                "cannot reach {} at {}: {error} (scripts/ensure-databases starts it)",
+                "cannot reach {} at {}: {error}{}",
                 options.backend.name(),
-                options.backend.url()
+                options.backend.url(),
+                options.backend.hint()
             )
         })?;
     drop(starting);
@@ -111,7 +114,7 @@ async fn run(root: &Ctx, options: &Options, repository: Arc<Repository>) -> Resu
     let serving = root.child();
     let app = app::router(repository, RequestCtxLayer::new(serving.ctx().clone()));
     println!(
-        "http_service ready on http://{addr} (backend {}): GET /users/1, GET /slow?secs=N",
+        "http_service ready on http://{addr} (backend {}): GET /users/1, POST /users, GET /slow?secs=N",
         options.backend.name()
     );
     axum::serve(listener, app)

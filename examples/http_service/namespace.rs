@@ -1,11 +1,15 @@
-//! A namespace of the service's own on the shared server (a PostgreSQL schema, a MariaDB
-//! database), and pools whose statements run in it.
+//! A namespace of the service's own: a PostgreSQL schema or a MariaDB database on the shared
+//! server, or, on SQLite, a directory of its own in the temp directory holding the database
+//! file; and pools whose statements run in it.
 
 use std::hash::{BuildHasher, RandomState};
+use std::path::{Path, PathBuf};
 
 use tethered::mysql::{MySql, mysql_async};
 use tethered::postgres::{Postgres, tokio_postgres};
-use tethered::{Ctx, Error, Pool, PoolOptions, Result};
+use tethered::sqlite::Sqlite;
+use tethered::sqlite::rusqlite::OpenFlags;
+use tethered::{Ctx, Error, Executor, Pool, PoolOptions, Result};
 
 use super::backend::{Backend, Db, on_pool};
 
@@ -16,30 +20,76 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{random:016x}")
 }
 
-impl Backend {
-    /// A statement creating `namespace`.
-    pub fn create_namespace(self, namespace: &str) -> String {
-        match self {
-            Backend::Postgres => format!("CREATE SCHEMA {namespace}"),
-            Backend::Mysql => format!("CREATE DATABASE {namespace}"),
-        }
-    }
+/// Where an SQLite namespace lives: a directory of its own in the temp directory.
+fn sqlite_dir(namespace: &str) -> PathBuf {
+    std::env::temp_dir().join(namespace)
+}
 
-    /// A statement dropping `namespace` and everything in it.
-    pub fn drop_namespace(self, namespace: &str) -> String {
-        match self {
-            Backend::Postgres => format!("DROP SCHEMA {namespace} CASCADE"),
-            Backend::Mysql => format!("DROP DATABASE {namespace}"),
-        }
-    }
+fn file_error(path: &Path, error: std::io::Error) -> Error {
+    Error::InvalidInput(format!("{}: {error}", path.display()))
 }
 
 impl Db {
-    /// Like [`Db::connect`], but every statement runs in `namespace`, which must exist:
-    /// unqualified tables are its tables.
+    /// Creates `namespace` on `backend` and opens a pool of `options` in it, checked within
+    /// `ctx`: unqualified tables are the namespace's tables. On an error the namespace is
+    /// removed again (best effort: the error reported is the first one).
+    ///
+    /// Cancel safe, but a namespace created by a dropped call stays behind.
+    pub async fn create_in(
+        ctx: &Ctx,
+        backend: Backend,
+        namespace: &str,
+        options: PoolOptions,
+    ) -> Result<Db> {
+        let create = match backend {
+            Backend::Postgres => format!("CREATE SCHEMA {namespace}"),
+            Backend::Mysql => format!("CREATE DATABASE {namespace}"),
+            Backend::Sqlite => {
+                let dir = sqlite_dir(namespace);
+                std::fs::create_dir(&dir).map_err(|error| file_error(&dir, error))?;
+                let db = Db::connect_in(ctx, backend, namespace, options).await;
+                if db.is_err() {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+                return db;
+            }
+        };
+        let one = PoolOptions {
+            max_connections: 1,
+            ..PoolOptions::default()
+        };
+        let admin = Db::connect(ctx, backend, one).await?;
+        on_pool!(&admin, pool => pool.execute(ctx, create).await)?;
+        match Db::connect_in(ctx, backend, namespace, options).await {
+            Ok(db) => Ok(db),
+            Err(error) => {
+                let _ = admin.drop_namespace(ctx, namespace).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Drops `namespace` and everything in it (on SQLite: closes the pool and removes the
+    /// namespace's directory; statements still being stopped keep their open files until
+    /// they end).
+    pub async fn drop_namespace(&self, ctx: &Ctx, namespace: &str) -> Result<()> {
+        let drop_namespace = match self {
+            Db::Postgres(_) => format!("DROP SCHEMA {namespace} CASCADE"),
+            Db::Mysql(_) => format!("DROP DATABASE {namespace}"),
+            Db::Sqlite(pool) => {
+                pool.close();
+                let dir = sqlite_dir(namespace);
+                return std::fs::remove_dir_all(&dir).map_err(|error| file_error(&dir, error));
+            }
+        };
+        on_pool!(self, pool => pool.execute(ctx, drop_namespace).await)?;
+        Ok(())
+    }
+
+    /// Like [`Db::connect`], but every statement runs in `namespace`, which must exist.
     ///
     /// Cancel safe: dropped, no connection is left open.
-    pub async fn connect_in(
+    async fn connect_in(
         ctx: &Ctx,
         backend: Backend,
         namespace: &str,
@@ -60,6 +110,12 @@ impl Db {
                 let opts = mysql_async::Opts::from_url(&url).map_err(|error| malformed(&error))?;
                 let opts = mysql_async::OptsBuilder::from_opts(opts).db_name(Some(namespace));
                 Db::Mysql(Pool::new(MySql::new(opts.into()), options)?)
+            }
+            Backend::Sqlite => {
+                let file = sqlite_dir(namespace).join("http_service.db");
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
+                // Checks that the file opens, as the servers' arm below checks they answer.
+                return Db::sqlite(ctx, Sqlite::file(file, flags), options).await;
             }
         };
         // Checks that the server answers, as `connect` does.

@@ -11,7 +11,7 @@
 //! cleared when its next statement starts (see the crate docs for the experiments).
 
 use std::io::ErrorKind;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use mysql_async::prelude::Queryable;
@@ -147,6 +147,39 @@ impl KillLines {
         }
     }
 
+    /// Asks for a stop while an earlier `KILL QUERY <connection_id>` of the same stop is
+    /// still unanswered, over a new line to `server` (an idle one may sit on the same
+    /// frozen path as the unanswered kill).
+    ///
+    /// If the earlier kill is on the server, in its processlist, nothing is sent: MariaDB's
+    /// `KILL` waits up to 2 s for a statement that holds the mutex it needs (THD::awake
+    /// tries it 40 times, 50 ms apart, holding the target's own lock), and a second `KILL`
+    /// of the same session queues behind the first and then holds the session up for
+    /// another 2 s: each kill sent beside another made a sleeping statement outlive its
+    /// stop by 2 s more. Only a kill the server never received (lost on the way) is sent
+    /// again.
+    async fn kill_beside(&self, connection_id: u32, server: &ServerIdentity) -> Result<()> {
+        let mut line = self.line_to(server).await?;
+        let kill = format!("KILL QUERY {connection_id}");
+        // In the text protocol, never prepared: MariaDB 10.11 has crashed freeing the
+        // temporary table of a prepared `information_schema.PROCESSLIST` query.
+        let on_the_server: Option<i64> = line
+            .conn
+            .query_first(format!(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                 WHERE COMMAND = 'Query' AND INFO = '{kill}' AND ID <> CONNECTION_ID()"
+            ))
+            .await
+            .map_err(kill_error)?;
+        let killed = if on_the_server.unwrap_or(0) > 0 {
+            Ok(())
+        } else {
+            line.conn.query_drop(&kill).await
+        };
+        self.put_back(line);
+        killed.map_err(kill_error)
+    }
+
     /// Sends `KILL QUERY <connection_id>` on a line of its own to `server`, and waits for
     /// the server's answer.
     async fn kill_query(&self, connection_id: u32, server: &ServerIdentity) -> Result<()> {
@@ -198,6 +231,9 @@ pub struct MyCanceller {
     server: ServerIdentity,
     lines: Arc<KillLines>,
     requests: Arc<AtomicU64>,
+    /// This stop's kills still unanswered: the stop of one statement (a canceller is made
+    /// per statement).
+    unanswered: Arc<AtomicUsize>,
 }
 
 impl MyCanceller {
@@ -214,7 +250,25 @@ impl MyCanceller {
             server,
             lines,
             requests,
+            unanswered: Arc::new(AtomicUsize::new(0)),
         }
+    }
+}
+
+/// Counts a kill as unanswered while it lives.
+struct Unanswered<'c>(&'c AtomicUsize);
+
+impl Unanswered<'_> {
+    /// Counts one more; says whether others were unanswered already.
+    fn count(unanswered: &AtomicUsize) -> (Unanswered<'_>, bool) {
+        let others = unanswered.fetch_add(1, Ordering::SeqCst) > 0;
+        (Unanswered(unanswered), others)
+    }
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -226,8 +280,15 @@ impl Canceller for MyCanceller {
         // Counted first: a statement between its prepare and its execute sees it and does
         // not execute, since the kill lands on an idle connection and is cleared.
         self.requests.fetch_add(1, Ordering::SeqCst);
-        self.lines
-            .kill_query(self.connection_id, &self.server)
-            .await
+        let (_unanswered, beside_another) = Unanswered::count(&self.unanswered);
+        if beside_another {
+            self.lines
+                .kill_beside(self.connection_id, &self.server)
+                .await
+        } else {
+            self.lines
+                .kill_query(self.connection_id, &self.server)
+                .await
+        }
     }
 }

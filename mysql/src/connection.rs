@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::{Stream, stream};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row, Statement};
+use mysql_async::{BinaryProtocol, Conn, QueryResult, Row, Statement, TextProtocol};
 use rustc_hash::FxHashMap;
 use tethered_core::sea_query::{Value, Values};
 use tethered_core::server_deadline::refuse_managed_setting;
@@ -99,13 +100,7 @@ impl MyConnection {
 
     /// Maps a mysql_async outcome, and remembers a connection that failed as one.
     fn settle<T>(&mut self, result: mysql_async::Result<T>) -> Result<T> {
-        result.map_err(|error| {
-            let error = statement_error(error, self.flavour);
-            if matches!(error, Error::Connection { .. }) {
-                self.broken = true;
-            }
-            error
-        })
+        self.split().1.settle(result)
     }
 
     /// The prepared statement for `sql` carrying `limit` (from the cache, or prepared
@@ -154,6 +149,44 @@ impl MyConnection {
             )));
         }
         Ok(statement)
+    }
+
+    /// Sends `sql`, in the text protocol without values and the binary one with them, and
+    /// waits for the head of its result.
+    async fn start_query<'c>(
+        &'c mut self,
+        ctx: &Ctx,
+        sql: &str,
+        values: &Values,
+    ) -> Result<Running<'c>> {
+        self.check_sendable(sql, values)?;
+        let limit = self.flavour.limit(ctx.remaining());
+        if values.0.is_empty() {
+            refuse_text(sql)?;
+            let text = self.flavour.limited(sql, limit).into_owned();
+            let (conn, failures) = self.split();
+            let result = conn.query_iter(text).await.map(Protocol::Text);
+            Running::new(result, failures)
+        } else {
+            let params = params(values)?;
+            let statement = self.prepare(sql, limit, values.0.len()).await?;
+            let (conn, failures) = self.split();
+            let result = conn
+                .exec_iter(statement, params)
+                .await
+                .map(Protocol::Binary);
+            Running::new(result, failures)
+        }
+    }
+
+    /// The session, apart from where its failures are mapped and recorded: a running
+    /// query's result borrows the one while it needs the other.
+    fn split(&mut self) -> (&mut Conn, Failures<'_>) {
+        let failures = Failures {
+            flavour: self.flavour,
+            broken: &mut self.broken,
+        };
+        (&mut self.conn, failures)
     }
 
     /// Closes every cached statement on the server and empties the cache.
@@ -240,19 +273,100 @@ impl Connection for MyConnection {
         })
     }
 
-    async fn fetch_all(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Vec<MyRow>> {
-        self.check_sendable(sql, values)?;
-        let limit = self.flavour.limit(ctx.remaining());
-        let rows = if values.0.is_empty() {
-            refuse_text(sql)?;
-            self.conn
-                .query::<Row, _>(&*self.flavour.limited(sql, limit))
-                .await
-        } else {
-            let params = params(values)?;
-            let statement = self.prepare(sql, limit, values.0.len()).await?;
-            self.conn.exec::<Row, _, _>(&statement, params).await
+    fn fetch_stream<'c>(
+        &'c mut self,
+        ctx: &'c Ctx,
+        sql: &'c str,
+        values: &'c Values,
+    ) -> impl Stream<Item = Result<MyRow>> + Send + 'c {
+        stream::unfold(Query::Starting(self), move |query| async move {
+            let mut running = match query {
+                Query::Starting(this) => match this.start_query(ctx, sql, values).await {
+                    Ok(running) => running,
+                    Err(error) => return Some((Err(error), Query::Ended)),
+                },
+                Query::Reading(running) => running,
+                Query::Ended => return None,
+            };
+            match running.next().await {
+                Ok(Some(row)) => Some((Ok(MyRow::new(row)), Query::Reading(running))),
+                Ok(None) => None,
+                Err(error) => Some((Err(error), Query::Ended)),
+            }
+        })
+    }
+}
+
+/// Where a streamed query is.
+enum Query<'c> {
+    Starting(&'c mut MyConnection),
+    Reading(Running<'c>),
+    Ended,
+}
+
+/// Where a connection's failures are mapped (by its flavour) and recorded.
+struct Failures<'c> {
+    flavour: Flavour,
+    /// The connection's: set when it failed as a connection.
+    broken: &'c mut bool,
+}
+
+impl Failures<'_> {
+    /// Maps a mysql_async outcome, and remembers a connection that failed as one.
+    fn settle<T>(&mut self, result: mysql_async::Result<T>) -> Result<T> {
+        result.map_err(|error| {
+            let error = statement_error(error, self.flavour);
+            if matches!(error, Error::Connection { .. }) {
+                *self.broken = true;
+            }
+            error
+        })
+    }
+}
+
+/// A query whose result the server is sending.
+struct Running<'c> {
+    result: Protocol<'c>,
+    failures: Failures<'c>,
+}
+
+/// A query's result, in the protocol the query was sent in.
+enum Protocol<'c> {
+    Text(QueryResult<'c, 'static, TextProtocol>),
+    Binary(QueryResult<'c, 'static, BinaryProtocol>),
+}
+
+impl<'c> Running<'c> {
+    fn new(
+        result: mysql_async::Result<Protocol<'c>>,
+        mut failures: Failures<'c>,
+    ) -> Result<Running<'c>> {
+        let result = failures.settle(result)?;
+        Ok(Running { result, failures })
+    }
+
+    /// The next row; `None` once the result has ended, every result set after the first
+    /// (a procedure's) read and discarded.
+    async fn next(&mut self) -> Result<Option<Row>> {
+        let row = match self.next_row().await {
+            Ok((None, false)) => self.discard_rest().await.map(|()| None),
+            row => row.map(|(row, _)| row),
         };
-        Ok(self.settle(rows)?.into_iter().map(MyRow::new).collect())
+        self.failures.settle(row)
+    }
+
+    /// The next row of the result set being read (`None` at its end), and whether the
+    /// result has ended. `QueryResult::next` is what mysql_async's own `for_each` and
+    /// `reduce` are built on; its `stream` would box a future per row.
+    async fn next_row(&mut self) -> mysql_async::Result<(Option<Row>, bool)> {
+        match &mut self.result {
+            Protocol::Text(result) => Ok((result.next().await?, result.is_empty())),
+            Protocol::Binary(result) => Ok((result.next().await?, result.is_empty())),
+        }
+    }
+
+    async fn discard_rest(&mut self) -> mysql_async::Result<()> {
+        while let (_, false) = self.next_row().await? {}
+        Ok(())
     }
 }

@@ -35,7 +35,9 @@ pub async fn connect(ctx: &Ctx, url: &str, options: PoolOptions) -> Result<MyPoo
 /// Each connection it opens is a plain `mysql_async::Conn` (mysql_async's own pool is not
 /// used: tethered's [`Pool`] is the pool). A new session is switched to strict mode
 /// (`STRICT_ALL_TABLES` added to its `sql_mode`), so a value that does not fit its column is
-/// an error, never a silent truncation, and the server's flavour is read from `@@version`.
+/// an error, never a silent truncation, and to UTC (`time_zone = '+00:00'`), so `TIMESTAMP`
+/// columns and `NOW()` agree with `DateTime<Utc>` values; the server's flavour is read from
+/// `@@version`.
 ///
 /// Its `Debug` shows where it connects, never the password.
 #[derive(Clone)]
@@ -95,6 +97,9 @@ impl Driver for MySql {
     // MariaDB has it since 10.5, MySQL 8 not at all; the flavour is only known per
     // connection, and reading the row back by its key works on both.
     const INSERT_RETURNING: bool = false;
+    // A prepared statement with more placeholders is refused with error 1390
+    // (ER_PS_MANY_PARAM): the protocol counts them in 16 bits.
+    const MAX_PARAMETERS: usize = u16::MAX as usize;
 
     // A kill reaching a COMMIT in the binary log's group commit is not documented to roll
     // it back.
@@ -116,11 +121,13 @@ impl Driver for MySql {
     }
 }
 
-/// Makes the session strict and reads which server it is (its flavour, and its identity
+/// Makes the session strict and in UTC (so a `TIMESTAMP` column reads and writes the
+/// same instants as a `DateTime<Utc>`, whatever the server's zone), and reads which server it is (its flavour, and its identity
 /// for kills), and the largest packet it takes (`max_allowed_packet`).
 async fn set_up(conn: &mut Conn) -> mysql_async::Result<(Flavour, ServerIdentity, usize)> {
     conn.query_drop(
-        "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES')",
+        "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES'), \
+         time_zone = '+00:00'",
     )
     .await?;
     let said: Option<(String, String, u64)> = conn

@@ -39,8 +39,8 @@
 //! | a kill stops `SELECT SLEEP()` with | error 1317 | `SLEEP()` returning 1 (per MySQL's manual) |
 //!
 //! The limit is derived from the time left with
-//! [`limit_for`](tethered_core::server_deadline::limit_for): at least the time left plus a
-//! margin, rounded up to a power of two milliseconds. A statement run under ever-changing
+//! [`limit_for`](tethered_core::server_deadline::limit_for): at least the time left plus
+//! [`SERVER_LIMIT_MARGIN`] (500 ms), rounded up to a power of two milliseconds. A statement run under ever-changing
 //! deadlines so has few distinct texts: 200 selects with 0.5 s to 5 s left prepared 4
 //! statements, and none once those were cached (test `deadlines_keep_the_statement_texts_few`).
 //! A statement without a deadline is sent as written.
@@ -112,6 +112,36 @@
 //!   sleeps 2,000 times left statements in `Query end` for up to 6 s. Such a stop reaches
 //!   the caller as `Stopping` (or `Unknown` past the cancel grace, 3 s by default); CPU-bound
 //!   statements, which wait on no condition, stop at once.
+//!
+//! # Column types
+//!
+//! Each Rust type, with its feature where it needs one (`tethered` features `chrono`, `time`,
+//! `uuid`, `json`, `decimal`):
+//!
+//! | Rust type | binds as (the server converts to the column's type, strictly) | decodes from |
+//! |---|---|---|
+//! | `i8`..`i64`, `u8`..`u64`, `bool` | 64-bit signed or unsigned integers | integer columns, and `DECIMAL` holding a whole number (`SUM`), when the value fits |
+//! | `f32`, `f64` | `FLOAT`, `DOUBLE` | `FLOAT` (`f64`: `DOUBLE` too) |
+//! | `String`, `&str` | text | text columns, `ENUM`, `SET`, `JSON`, `DECIMAL` |
+//! | `Vec<u8>` | bytes | text and binary columns, `BIT` |
+//! | `DateTime<Utc>` (`chrono`) | `DATETIME` value, UTC | `DATETIME(6)`, `TIMESTAMP(6)` (sessions run in UTC) |
+//! | `DateTime<FixedOffset>` (`chrono`) | as `DateTime<Utc>`; an offset other than UTC is refused | as `DateTime<Utc>`, offset +00:00 |
+//! | `NaiveDateTime` (`chrono`) | `DATETIME` value | `DATETIME(6)`, `TIMESTAMP(6)` |
+//! | `NaiveDate` (`chrono`) | `DATETIME` value at midnight | `DATE` |
+//! | `NaiveTime` (`chrono`) | `TIME` value | `TIME(6)` between 0 and 24 hours |
+//! | `OffsetDateTime` (`time`) | `DATETIME` value; an offset other than UTC is refused | `DATETIME(6)`, `TIMESTAMP(6)`, in UTC |
+//! | `PrimitiveDateTime` / `Date` / `Time` (`time`) | `DATETIME` / `DATETIME` at midnight / `TIME` values | `DATETIME(6)`, `TIMESTAMP(6)` / `DATE` / `TIME(6)` within a day |
+//! | `Uuid` (`uuid`) | hyphenated text (`CHAR(36)`, MariaDB `UUID`); for `BINARY(16)` bind `uuid.as_bytes().to_vec()` | `CHAR(36)`, `UUID`, `BINARY(16)` |
+//! | `serde_json::Value`, `Json<T>` (`json`) | JSON text | `JSON` and text columns |
+//! | `Decimal` (`decimal`) | decimal text | `DECIMAL` (padding zeros of the scale aside, every digit must fit) and integer columns |
+//! | `#[derive(Enum)]`, text | text | text columns, `ENUM` |
+//! | `#[derive(Enum)]`, `#[repr(i32)]`... | integer | integer columns |
+//!
+//! Refused, never rounded or truncated: a time with nanoseconds (the server keeps
+//! microseconds), a year outside 1 to 9999, a zoned time not in UTC (a `DATETIME` keeps no
+//! zone), a `TIME` beyond a day into `NaiveTime`, a `DATETIME` into `NaiveDate`, a `DECIMAL`
+//! wider than `Decimal`, a stored value no enum variant has. Every decode error names the
+//! column.
 
 mod bind;
 mod cancel;
@@ -125,5 +155,6 @@ mod single_statement;
 pub use cancel::MyCanceller;
 pub use connection::MyConnection;
 pub use driver::{KEEPALIVE_IDLE, MyPool, MySql, connect};
+pub use flavour::SERVER_LIMIT_MARGIN;
 pub use mysql_async;
 pub use row::MyRow;

@@ -8,7 +8,14 @@
 //!   is an error, never a truncation;
 //! - `f32` from FLOAT columns, `f64` from FLOAT and DOUBLE columns;
 //! - `String` from text columns (not binary ones), JSON and DECIMAL columns;
-//! - `Vec<u8>` from text and binary string columns, BIT and GEOMETRY.
+//! - `Vec<u8>` from text and binary string columns, BIT and GEOMETRY;
+//! - chrono's `NaiveDateTime`, `DateTime<Utc>` and `DateTime<FixedOffset>` (in UTC) from
+//!   DATETIME and TIMESTAMP columns, `NaiveDate` from DATE, `NaiveTime` from a TIME between
+//!   0 and 24 hours (a duration beyond is an error);
+//! - `Uuid` from its text (`CHAR(36)`, MariaDB's `UUID`) or its 16 bytes (`BINARY(16)`);
+//! - `serde_json::Value` from JSON and text columns;
+//! - `Decimal` from DECIMAL and integer columns, only when every digit fits (never
+//!   rounded).
 //!
 //! Every error names the column.
 
@@ -43,7 +50,7 @@ impl MyRow {
             .locate(columns.len(), |i, name| {
                 columns[i].name_ref() == name.as_bytes()
             })
-            .ok_or_else(|| Error::decode(column, rust_type, "the row has no such column"))?;
+            .ok_or_else(|| Error::missing_column(column, rust_type))?;
         let value = self
             .0
             .as_ref(index)
@@ -55,7 +62,15 @@ impl MyRow {
     }
 }
 
-impl Row for MyRow {}
+impl Row for MyRow {
+    fn column_name(&self, column: ColumnRef<'_>) -> Option<&str> {
+        let columns = self.0.columns_ref();
+        let index = column.locate(columns.len(), |i, name| {
+            columns[i].name_ref() == name.as_bytes()
+        })?;
+        std::str::from_utf8(columns[index].name_ref()).ok()
+    }
+}
 
 impl FromRow<MyRow> for MyRow {
     fn from_row(row: MyRow) -> Result<MyRow> {
@@ -83,6 +98,9 @@ enum Kind {
     Double,
     Text,
     Binary,
+    Date,
+    DateTime,
+    Time,
     Other,
 }
 
@@ -113,6 +131,12 @@ impl Kind {
                 }
             }
             MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => Kind::Binary,
+            MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => Kind::Date,
+            MYSQL_TYPE_DATETIME
+            | MYSQL_TYPE_DATETIME2
+            | MYSQL_TYPE_TIMESTAMP
+            | MYSQL_TYPE_TIMESTAMP2 => Kind::DateTime,
+            MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => Kind::Time,
             _ => Kind::Other,
         }
     }
@@ -229,6 +253,121 @@ impl FromMy for Vec<u8> {
     }
 }
 
+/// A date or time value, through mysql_common's own conversion, from the column kind
+/// `kind` only (a DATETIME is not silently cut to its date).
+#[cfg(any(feature = "chrono", feature = "time"))]
+fn temporal<T: mysql_async::prelude::FromValue>(
+    column: &MyColumn,
+    value: &MyValue,
+    kind: Kind,
+    what: &str,
+) -> Result<T, BoxError> {
+    if Kind::of(column) != kind {
+        return Err(not_from(column));
+    }
+    mysql_async::from_value_opt(value.clone())
+        .map_err(|_| format!("the value {} is not {what}", value.as_sql(true)).into())
+}
+
+#[cfg(feature = "chrono")]
+impl FromMy for chrono::NaiveDateTime {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        temporal(column, value, Kind::DateTime, "a date and time")
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl FromMy for chrono::DateTime<chrono::Utc> {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        chrono::NaiveDateTime::from_my(column, value).map(|value| value.and_utc())
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl FromMy for chrono::DateTime<chrono::FixedOffset> {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        chrono::NaiveDateTime::from_my(column, value).map(|value| value.and_utc().fixed_offset())
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl FromMy for chrono::NaiveDate {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        temporal(column, value, Kind::Date, "a date")
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl FromMy for chrono::NaiveTime {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        temporal(column, value, Kind::Time, "a time of day (0 to 24 hours)")
+    }
+}
+
+#[cfg(feature = "time")]
+impl FromMy for time::PrimitiveDateTime {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        temporal(column, value, Kind::DateTime, "a date and time")
+    }
+}
+
+#[cfg(feature = "time")]
+impl FromMy for time::OffsetDateTime {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        time::PrimitiveDateTime::from_my(column, value).map(time::PrimitiveDateTime::assume_utc)
+    }
+}
+
+#[cfg(feature = "time")]
+impl FromMy for time::Date {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        temporal(column, value, Kind::Date, "a date")
+    }
+}
+
+#[cfg(feature = "time")]
+impl FromMy for time::Time {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        temporal(column, value, Kind::Time, "a time of day (0 to 24 hours)")
+    }
+}
+
+#[cfg(feature = "uuid")]
+impl FromMy for uuid::Uuid {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        match (Kind::of(column), value) {
+            (Kind::Text, MyValue::Bytes(text)) => Ok(uuid::Uuid::try_parse_ascii(text)?),
+            (Kind::Binary, MyValue::Bytes(bytes)) => Ok(uuid::Uuid::from_slice(bytes)?),
+            _ => Err(not_from(column)),
+        }
+    }
+}
+
+#[cfg(feature = "json")]
+impl FromMy for serde_json::Value {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        match (Kind::of(column), value) {
+            (Kind::Text, MyValue::Bytes(text)) => Ok(serde_json::from_slice(text)?),
+            _ => Err(not_from(column)),
+        }
+    }
+}
+
+/// Parsed from the exact digits, so a value with more than `Decimal` holds is refused,
+/// never rounded.
+#[cfg(feature = "decimal")]
+impl FromMy for rust_decimal::Decimal {
+    fn from_my(column: &MyColumn, value: &MyValue) -> Result<Self, BoxError> {
+        let text = match (Kind::of(column), value) {
+            (Kind::Integer, MyValue::Int(v)) => return Ok((*v).into()),
+            (Kind::Integer, MyValue::UInt(v)) => return Ok((*v).into()),
+            (Kind::Integer | Kind::Decimal, MyValue::Bytes(text)) => std::str::from_utf8(text)?,
+            _ => return Err(not_from(column)),
+        };
+        tethered_core::decimal_from_text(text)
+    }
+}
+
 macro_rules! decode {
     ($($t:ty),*) => {$(
         impl Decodes<$t> for MyRow {
@@ -258,4 +397,4 @@ macro_rules! decode {
     )*};
 }
 
-tethered_core::standard_types!(decode);
+tethered_core::column_types!(decode);

@@ -3,16 +3,19 @@
 use std::future::Future;
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
+use futures_util::{Stream, StreamExt, TryFutureExt};
 use rustc_hash::FxHashMap;
-use tethered_core::sea_query::Values;
+use tethered_core::sea_query::{Value, Values};
 use tethered_core::server_deadline::{limit_for, refuse_managed_setting, still_fits};
-use tethered_core::{Connection, Ctx, Error, Executed, Result};
+use tethered_core::{Connection, Ctx, DatabaseError, DatabaseErrorKind, Error, Executed, Result};
 use tokio::time::Instant;
-use tokio_postgres::{Client, Statement};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, RowStream, Statement};
 
-use crate::bind::PgValue;
+use crate::bind::{CopyRow, pg_values};
 use crate::cancel::{CancelTarget, PgCanceller};
+use crate::copy::{CopySql, check_rows};
 use crate::error::statement_error;
 use crate::row::PgRow;
 use crate::tls::PgTls;
@@ -22,6 +25,11 @@ const STATEMENT_CACHE: usize = 256;
 
 /// PostgreSQL's largest `statement_timeout` (an int4 of milliseconds).
 const MAX_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
+/// How long after the context's deadline the server's own `statement_timeout` fires: a
+/// CancelRequest normally lands within a few milliseconds, and the timer is the backend's
+/// own (a signal to one process), so firing close behind the client's stop costs nothing.
+pub const SERVER_LIMIT_MARGIN: Duration = Duration::from_millis(20);
 
 /// An open connection, used by one statement at a time.
 pub struct PgConnection<T> {
@@ -51,6 +59,33 @@ enum SessionTimeout {
     Unknown,
 }
 
+/// Runs `$attempt`, a statement on `$connection`: sent on a session already closed it is
+/// [`Error::unsent`] and nothing goes out; refused for a stale cached plan it is prepared
+/// again, once, and sent again (nothing of the first attempt ran). In a transaction the
+/// refusal aborted the transaction, so the second attempt fails with 25P02: the caller then
+/// gets the first error, which says why.
+macro_rules! replanned {
+    ($connection:ident, $sql:expr, $attempt:block) => {{
+        if $connection.client.is_closed() {
+            return Err(Error::unsent(
+                "the connection was closed before the statement was sent",
+                None,
+            ));
+        }
+        let was_cached = $connection.statements.contains_key($sql);
+        match $attempt {
+            Err(error) if was_cached && stale_plan(&error) => {
+                $connection.statements.remove($sql);
+                match $attempt {
+                    Err(again) if again.code() == Some("25P02") => Err(error),
+                    again => again,
+                }
+            }
+            done => done,
+        }
+    }};
+}
+
 impl<T> PgConnection<T> {
     pub(crate) fn new(client: Client, tls: T, cancel_target: CancelTarget) -> PgConnection<T> {
         PgConnection {
@@ -77,12 +112,12 @@ impl<T> PgConnection<T> {
                 Some("RESET statement_timeout".to_owned())
             }
             (Some(remaining), SessionTimeout::Limit(current))
-                if still_fits(current, remaining, MAX_TIMEOUT) =>
+                if still_fits(current, remaining, SERVER_LIMIT_MARGIN, MAX_TIMEOUT) =>
             {
                 None
             }
             (Some(remaining), _) => {
-                let limit = limit_for(remaining, MAX_TIMEOUT);
+                let limit = limit_for(remaining, SERVER_LIMIT_MARGIN, MAX_TIMEOUT);
                 self.timeout = SessionTimeout::Limit(limit);
                 Some(format!("SET statement_timeout = {}", limit.as_millis()))
             }
@@ -138,23 +173,133 @@ impl<T> PgConnection<T> {
         output: Result<R, tokio_postgres::Error>,
         started: Option<Instant>,
     ) -> Result<R> {
-        // A rollback reverts a SET made inside the transaction; an error may lead to one.
-        if output.is_err() || set.is_err() || starts_rollback(sql) {
+        // A rollback reverts a SET made inside the transaction.
+        if starts_rollback(sql) {
             self.timeout = SessionTimeout::Unknown;
         }
-        let timeout = self.timeout;
-        let map = |error| {
-            statement_error(error, |message| {
-                message.contains("statement timeout")
-                    || matches!((timeout, started), (SessionTimeout::Limit(limit), Some(started))
-                        if started.elapsed() >= limit)
-            })
-        };
         match (set, output) {
             // The command failed first; what followed is a consequence.
-            (Err(set), Err(_)) => Err(map(set)),
-            (_, output) => output.map_err(map),
+            (Err(set), Err(_)) => Err(self.failed(set, started)),
+            (Err(_), Ok(output)) => {
+                self.timeout = SessionTimeout::Unknown;
+                Ok(output)
+            }
+            (Ok(()), output) => output.map_err(|error| self.failed(error, started)),
         }
+    }
+
+    /// The error of a statement (or of the command before it) that failed, `started` when
+    /// it did. The session's limit is then unknown: an error may lead to a rollback, which
+    /// reverts a SET made inside the transaction.
+    fn failed(&mut self, error: tokio_postgres::Error, started: Option<Instant>) -> Error {
+        self.timeout = SessionTimeout::Unknown;
+        let timeout = self.timeout;
+        statement_error(error, |message| {
+            message.contains("statement timeout")
+                || matches!((timeout, started), (SessionTimeout::Limit(limit), Some(started))
+                    if started.elapsed() >= limit)
+        })
+    }
+
+    /// Sends `sql` (with the command it needs first) and waits until the server has bound
+    /// it; its rows are read from the stream returned, with when it started.
+    async fn start_query(
+        &mut self,
+        ctx: &Ctx,
+        sql: &str,
+        values: &Values,
+    ) -> Result<(RowStream, Option<Instant>)> {
+        replanned!(self, sql, {
+            let prepared = self.prepare(ctx, sql, values).await?;
+            let run = self
+                .client
+                .query_raw(&prepared.statement, pg_values(sql, &values.0));
+            let (set, output) = pipelined(&self.client, prepared.command, run).await;
+            let started = prepared.started;
+            self.settle(sql, set, output, started)
+                .map(|rows| (rows, started))
+        })
+    }
+}
+
+impl<T> PgConnection<T> {
+    /// Copies `rows` (each the values of `copy`'s columns) with `COPY ... FROM STDIN (FORMAT
+    /// binary)`, giving up once `ctx` has ended; returns the rows stored.
+    ///
+    /// The columns' types come first, from the preparation of an insert of the same
+    /// columns (with the session's time limit set ahead of it, in the same round trip), and
+    /// every value is checked against them before the copy starts: a value its column
+    /// cannot take is [`Error::InvalidInput`], and no row is sent.
+    ///
+    /// A copy can only end well with `CopyDone`, and tokio-postgres sends `CopyFail` when
+    /// the copy's sink is dropped unfinished. So once `ctx` has ended, checked before each
+    /// row, the copy is given up that way: in-band, so the server aborts it whatever
+    /// became of the CancelRequest the protocol sends beside it, and nothing of it is
+    /// stored. (Waiting for the CancelRequest instead would not do: a backend blocked
+    /// reading copy data takes a cancel only once more data arrives, and finishing the
+    /// copy to read the server's answer would store it if the cancel came late.)
+    pub(crate) async fn copy_in(
+        &mut self,
+        ctx: &Ctx,
+        copy: &CopySql,
+        rows: &[Vec<Value>],
+    ) -> Result<u64> {
+        if self.client.is_closed() {
+            return Err(Error::unsent(
+                "the connection was closed before the copy was sent",
+                None,
+            ));
+        }
+        let command = self.timeout_command(ctx);
+        let started = matches!(self.timeout, SessionTimeout::Limit(_)).then(Instant::now);
+        let probe = self.client.prepare(copy.probe());
+        let (set, probe) = pipelined(&self.client, command, probe).await;
+        let probe = self.settle(copy.probe(), set, probe, started)?;
+        check_rows(copy, rows, probe.params())?;
+        let sink = self
+            .client
+            .copy_in(copy.statement())
+            .await
+            .map_err(|error| self.failed(error, started))?;
+        // Boxed, so that it can be dropped part-way: that is what sends `CopyFail`.
+        let mut writer = Box::pin(BinaryCopyInWriter::new(sink, probe.params()));
+        for row in rows {
+            if ctx.is_done() {
+                drop(writer);
+                return self.given_up(started).await;
+            }
+            let written = writer.as_mut().write_raw(CopyRow::new(row)).await;
+            written.map_err(|error| self.failed(error, started))?;
+        }
+        let stored = writer.as_mut().finish().await;
+        stored.map_err(|error| self.failed(error, started))
+    }
+
+    /// The end of a copy given up part-way, once tokio-postgres has sent `CopyFail`: the
+    /// server answers it with 57014 (query canceled) and nothing of the copy is stored.
+    ///
+    /// tokio-postgres discards that answer with the sink, so a round trip of nothing waits
+    /// for it: once the round trip is answered, the server has read the `CopyFail` and the
+    /// copy is over. Then the copy ends with the 57014 the server sent, as a statement
+    /// stopped by a CancelRequest does, which is what keeps the connection (once every
+    /// CancelRequest sent beside it has been acted on). The round trip also takes a late
+    /// CancelRequest's hit, if one lands on it. It also means this future is always
+    /// pending once, so the protocol sees the context ended before the copy's end.
+    async fn given_up(&mut self, started: Option<Instant>) -> Result<u64> {
+        // The copy failed: as after any failure, the session's limit is unknown (a failure
+        // in a transaction leads to a rollback, which reverts a SET made in it).
+        self.timeout = SessionTimeout::Unknown;
+        match self.client.batch_execute("").await {
+            Ok(()) => {}
+            Err(error) if error.code() == Some(&SqlState::QUERY_CANCELED) => {}
+            Err(error) => return Err(self.failed(error, started)),
+        }
+        Err(DatabaseError::new(
+            "57014",
+            "COPY from stdin failed: the context ended and the copy was given up",
+        )
+        .with_kind(DatabaseErrorKind::Interrupted)
+        .into())
     }
 }
 
@@ -199,33 +344,6 @@ async fn pipelined<F: Future>(
     }
 }
 
-/// Runs `$attempt`, a statement on `$connection`: sent on a session already closed it is
-/// [`Error::unsent`] and nothing goes out; refused for a stale cached plan it is prepared
-/// again, once, and sent again (nothing of the first attempt ran). In a transaction the
-/// refusal aborted the transaction, so the second attempt fails with 25P02: the caller then
-/// gets the first error, which says why.
-macro_rules! replanned {
-    ($connection:ident, $sql:expr, $attempt:block) => {{
-        if $connection.client.is_closed() {
-            return Err(Error::unsent(
-                "the connection was closed before the statement was sent",
-                None,
-            ));
-        }
-        let was_cached = $connection.statements.contains_key($sql);
-        match $attempt {
-            Err(error) if was_cached && stale_plan(&error) => {
-                $connection.statements.remove($sql);
-                match $attempt {
-                    Err(again) if again.code() == Some("25P02") => Err(error),
-                    again => again,
-                }
-            }
-            done => done,
-        }
-    }};
-}
-
 impl<T: PgTls> Connection for PgConnection<T> {
     type Canceller = PgCanceller<T>;
     type Row = PgRow;
@@ -248,7 +366,7 @@ impl<T: PgTls> Connection for PgConnection<T> {
             let prepared = self.prepare(ctx, sql, values).await?;
             let run = self
                 .client
-                .execute_raw(&prepared.statement, values.0.iter().map(PgValue));
+                .execute_raw(&prepared.statement, pg_values(sql, &values.0));
             let (set, output) = pipelined(&self.client, prepared.command, run).await;
             self.settle(sql, set, output, prepared.started)
                 .map(|rows_affected| Executed {
@@ -258,18 +376,22 @@ impl<T: PgTls> Connection for PgConnection<T> {
         })
     }
 
-    async fn fetch_all(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Vec<PgRow>> {
-        replanned!(self, sql, {
-            let prepared = self.prepare(ctx, sql, values).await?;
-            let run = async {
-                let rows = self
-                    .client
-                    .query_raw(&prepared.statement, values.0.iter().map(PgValue));
-                rows.await?.map_ok(PgRow::new).try_collect().await
-            };
-            let (set, output) = pipelined(&self.client, prepared.command, run).await;
-            self.settle(sql, set, output, prepared.started)
-        })
+    fn fetch_stream<'c>(
+        &'c mut self,
+        ctx: &'c Ctx,
+        sql: &'c str,
+        values: &'c Values,
+    ) -> impl Stream<Item = Result<PgRow>> + Send + 'c {
+        async move {
+            let (rows, started) = self.start_query(ctx, sql, values).await?;
+            // One map for both arms, not `map_ok` and `map_err`: a layer less per row.
+            let rows = rows.map(move |row| match row {
+                Ok(row) => Ok(PgRow::new(row)),
+                Err(error) => Err(self.failed(error, started)),
+            });
+            Ok(rows)
+        }
+        .try_flatten_stream()
     }
 }
 

@@ -88,6 +88,8 @@ impl<T: PgTls> Driver for Postgres<T> {
     type Connection = PgConnection<T>;
     type QueryBuilder = tethered_core::sea_query::PostgresQueryBuilder;
     const INSERT_RETURNING: bool = true;
+    // The Bind message counts its parameters in 16 bits.
+    const MAX_PARAMETERS: usize = u16::MAX as usize;
     const STOPPED_COMMIT_ROLLS_BACK: bool = true;
 
     async fn connect(&self, ctx: &Ctx) -> Result<PgConnection<T>> {

@@ -22,6 +22,21 @@ pub(crate) fn connect_error(error: tokio_postgres::Error) -> Error {
     )
 }
 
+/// The portable kind of a SQLSTATE other than 57014 (which only the connection can tell
+/// apart; see [`statement_error`]).
+fn kind_of(code: &str) -> DatabaseErrorKind {
+    match code {
+        "23505" => DatabaseErrorKind::UniqueViolation,
+        "23503" => DatabaseErrorKind::ForeignKeyViolation,
+        "23502" => DatabaseErrorKind::NotNullViolation,
+        "23514" => DatabaseErrorKind::CheckViolation,
+        "40P01" => DatabaseErrorKind::Deadlock,
+        "40001" => DatabaseErrorKind::SerializationFailure,
+        "55P03" => DatabaseErrorKind::LockTimeout,
+        _ => DatabaseErrorKind::Other,
+    }
+}
+
 /// A statement's failure. `is_timeout` tells, from the server's message and what the
 /// connection knows of its own `statement_timeout`, whether a 57014 came from that timer
 /// rather than from a cancel request.
@@ -44,12 +59,16 @@ pub(crate) fn statement_error(
         let kind = match code {
             "57014" if is_timeout(db.message()) => DatabaseErrorKind::StatementTimeout,
             "57014" => DatabaseErrorKind::Interrupted,
-            _ => DatabaseErrorKind::Other,
+            other => kind_of(other),
         };
-        return DatabaseError::new(code, message)
-            .with_kind(kind)
-            .with_source(error)
-            .into();
+        let mut database = DatabaseError::new(code, message).with_kind(kind);
+        if let Some(constraint) = db.constraint() {
+            database = database.with_constraint(constraint);
+        }
+        if let Some(column) = db.column() {
+            database = database.with_column(column);
+        }
+        return database.with_source(error).into();
     }
     if let Some(bind) =
         std::error::Error::source(&error).and_then(|s| s.downcast_ref::<BindError>())
@@ -60,4 +79,27 @@ pub(crate) fn statement_error(
         return Error::connection("the connection is closed", Some(error.into()));
     }
     Error::connection(error.to_string(), Some(error.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_map_to_portable_kinds() {
+        let cases = [
+            ("23505", DatabaseErrorKind::UniqueViolation),
+            ("23503", DatabaseErrorKind::ForeignKeyViolation),
+            ("23502", DatabaseErrorKind::NotNullViolation),
+            ("23514", DatabaseErrorKind::CheckViolation),
+            ("40P01", DatabaseErrorKind::Deadlock),
+            ("40001", DatabaseErrorKind::SerializationFailure),
+            ("55P03", DatabaseErrorKind::LockTimeout),
+            ("23P01", DatabaseErrorKind::Other),
+            ("42P01", DatabaseErrorKind::Other),
+        ];
+        for (code, kind) in cases {
+            assert_eq!(kind_of(code), kind, "{code}");
+        }
+    }
 }

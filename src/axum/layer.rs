@@ -16,6 +16,7 @@ use tower_service::Service;
 
 use super::deadline_headers::requested_timeout;
 use super::request_id::{RequestId, X_REQUEST_ID};
+use super::trace_context::TraceContext;
 use crate::{Ctx, Scope};
 
 /// The reason a request's context is cancelled with when its response future is dropped
@@ -24,6 +25,10 @@ pub const CLIENT_DISCONNECTED: &str = "client disconnected";
 
 /// The longest a request may run when [`RequestCtxLayer::max_timeout`] is not set.
 pub const DEFAULT_MAX_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How much sooner than its `grpc-timeout` a gRPC call's context ends when
+/// [`RequestCtxLayer::grpc_reply_margin`] is not set (at most a quarter of the timeout).
+pub const DEFAULT_GRPC_REPLY_MARGIN: Duration = Duration::from_millis(50);
 
 /// A tower [`Layer`] that gives every request a [`Ctx`], taken in handlers with the
 /// [`RequestCtx`] extractor.
@@ -41,11 +46,17 @@ pub const DEFAULT_MAX_TIMEOUT: Duration = Duration::from_secs(30);
 ///   streaming of the response body.
 ///
 /// It carries the request's [`RequestId`] as a value, which is also set on the response as
-/// `x-request-id` unless the handler set one.
+/// `x-request-id` unless the handler set one, and its
+/// [`TraceContext`](super::TraceContext) (the caller's `traceparent` continued, or a new
+/// trace).
+///
+/// The layer is tower's, for any HTTP service: tonic servers take it too
+/// ([`crate::grpc`], feature `grpc`), reading the deadline from `grpc-timeout`.
 #[derive(Clone, Debug)]
 pub struct RequestCtxLayer {
     root: Ctx,
     max_timeout: Duration,
+    grpc_reply_margin: Duration,
 }
 
 impl RequestCtxLayer {
@@ -54,6 +65,7 @@ impl RequestCtxLayer {
         RequestCtxLayer {
             root,
             max_timeout: DEFAULT_MAX_TIMEOUT,
+            grpc_reply_margin: DEFAULT_GRPC_REPLY_MARGIN,
         }
     }
 
@@ -64,14 +76,37 @@ impl RequestCtxLayer {
         self
     }
 
-    /// The scope owning the context of a request with these headers, and its id.
-    fn scope_for(&self, headers: &http::HeaderMap) -> (Scope, RequestId) {
-        let timeout = requested_timeout(headers)
+    /// How much sooner than the caller's deadline a gRPC call's context ends (at most a
+    /// quarter of the call's timeout; default [`DEFAULT_GRPC_REPLY_MARGIN`]), so that the
+    /// handler's `DEADLINE_EXCEEDED`, its statement stopped, reaches the caller before the
+    /// caller gives up: a gRPC client enforces the deadline it sends (tonic's then reports
+    /// `CANCELLED`, "Timeout expired", and the reason is lost). Plain HTTP requests end at
+    /// their deadline.
+    pub fn grpc_reply_margin(mut self, margin: Duration) -> RequestCtxLayer {
+        self.grpc_reply_margin = margin;
+        self
+    }
+
+    /// The scope owning the context of a request with these headers, its id and its
+    /// place in a trace.
+    fn scope_for(&self, headers: &http::HeaderMap) -> (Scope, RequestId, TraceContext) {
+        let mut timeout = requested_timeout(headers)
             .map_or(self.max_timeout, |asked| asked.min(self.max_timeout));
+        if is_grpc(headers) {
+            timeout -= self.grpc_reply_margin.min(timeout / 4);
+        }
         let scope = self.root.with_timeout(timeout);
         let request_id = RequestId::from_headers(headers).unwrap_or_else(RequestId::generate);
-        (scope, request_id)
+        (scope, request_id, TraceContext::from_headers(headers))
     }
+}
+
+/// Whether the request is a gRPC call (`content-type: application/grpc`, with or without a
+/// `+proto`-style suffix).
+fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }
 
 impl<S> Layer<S> for RequestCtxLayer {
@@ -105,8 +140,8 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> ResponseFuture<S::Future> {
-        let (scope, request_id) = self.layer.scope_for(request.headers());
-        let ctx = scope.with_value(request_id.clone());
+        let (scope, request_id, trace) = self.layer.scope_for(request.headers());
+        let ctx = scope.with_value(request_id.clone()).with_value(trace);
         request.extensions_mut().insert(RequestCtx(ctx));
         ResponseFuture {
             inner: Box::pin(self.inner.call(request)),
@@ -338,6 +373,37 @@ mod tests {
         assert!(long >= before + Duration::from_secs(2));
         assert!(malformed >= before + Duration::from_secs(2), "the maximum");
         assert!(malformed <= after + Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_grpc_call_ends_a_reply_margin_before_its_timeout_and_a_plain_request_does_not() {
+        let (mut service, handler) = service(DEFAULT_MAX_TIMEOUT);
+        let mut asked = |content_type: &'static str, timeout: &'static str| {
+            let request = Request::builder()
+                .header(http::header::CONTENT_TYPE, content_type)
+                .header(GRPC_TIMEOUT, timeout)
+                .body(())
+                .unwrap();
+            let before = tokio::time::Instant::now();
+            drop(service.call(request));
+            let deadline = seen(&handler).deadline().expect("a deadline");
+            (deadline - before, before.elapsed())
+        };
+        let (grpc, slack) = asked("application/grpc", "300m");
+        let margin_less = Duration::from_millis(250);
+        assert!(
+            grpc >= margin_less && grpc <= margin_less + slack,
+            "{grpc:?}"
+        );
+        let (proto, slack) = asked("application/grpc+proto", "100m");
+        let quarter = Duration::from_millis(75);
+        assert!(
+            proto >= quarter && proto <= quarter + slack,
+            "at most a quarter: {proto:?}"
+        );
+        let (plain, slack) = asked("application/json", "300m");
+        let whole = Duration::from_millis(300);
+        assert!(plain >= whole && plain <= whole + slack, "{plain:?}");
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tethered::mysql::{MySql as MyDriver, mysql_async};
 use tethered::postgres::{Postgres as PgDriver, tokio_postgres};
-use tethered::{Ctx, Driver, Executor, Pool, PoolOptions, Sql};
+use tethered::sqlite::Sqlite as SqliteDriver;
+use tethered::{Ctx, Driver, Executor, Pool, PoolConnection, PoolOptions};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::throwaway::Kind;
@@ -65,6 +66,15 @@ pub trait Backend: Send + Sync + 'static {
     /// bound pattern, excluding its own.
     const RUNNING_SESSIONS: &'static str;
 
+    /// How long after a context's deadline the server's own limit fires, at least (the
+    /// backend's `SERVER_LIMIT_MARGIN`; the limit is then rounded up).
+    const SERVER_LIMIT_MARGIN: Duration;
+
+    /// A query describing, in one line of text (or NULL), the statements whose text
+    /// contains the bound pattern, excluding its own: session, state and age, for a
+    /// failure's note.
+    const DESCRIBE_RUNNING: &'static str;
+
     /// A statement that stops the statement session `id` runs, from another session.
     fn stop_statement(id: u64) -> String;
 
@@ -88,6 +98,33 @@ pub trait Backend: Send + Sync + 'static {
 
     /// A query counting the server's sessions whose id is the bound `i64`.
     const SESSION_EXISTS: &'static str;
+
+    /// What follows `CREATE TABLE (...)` for a table with foreign keys and row locks
+    /// (MariaDB: InnoDB, said rather than left to the server's default engine).
+    const TABLE_OPTIONS: &'static str;
+
+    /// The type `CAST(... AS <it>)` names for an `i64` (an aggregate's `numeric` or
+    /// `DECIMAL`, read as an integer).
+    const SIGNED: &'static str;
+
+    /// A statement making the session's transactions fail, rather than overwrite, when they
+    /// write a row another transaction changed since their snapshot: PostgreSQL's
+    /// `REPEATABLE READ`; MariaDB's `REPEATABLE READ` with `innodb_snapshot_isolation`
+    /// (10.6.20, 10.11.10, 11.4.4 and later; without it MariaDB never reports a
+    /// serialization failure).
+    const SNAPSHOT_ISOLATION: &'static str;
+
+    /// A query returning the TCP port the session's server listens on, as an `i64`: which
+    /// server of several on one host a session is on.
+    const SERVER_PORT: &'static str;
+
+    /// Whether session ids are the server's own, so two servers give out the same ones
+    /// (MariaDB's connection ids); PostgreSQL's are process ids, unique on the host.
+    const SESSION_IDS_PER_SERVER: bool;
+
+    /// A query yielding the integers 1 to `count` as one `BIGINT` column, each row as the
+    /// server makes it (never materialised first), tagged with `marker`.
+    fn series(count: u64, marker: &str) -> String;
 
     /// A statement that sleeps `seconds` on the server, tagged with `marker`.
     fn sleep(seconds: u32, marker: &str) -> String {
@@ -156,6 +193,12 @@ impl Backend for Postgres {
     const EXPIRE_WHEN_IDLE_FOR_A_SECOND: &'static str = "SET idle_session_timeout = 1000";
     const SESSION_EXISTS: &'static str =
         "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int8";
+    const TABLE_OPTIONS: &'static str = "";
+    const SIGNED: &'static str = "BIGINT";
+    const SNAPSHOT_ISOLATION: &'static str =
+        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ";
+    const SERVER_PORT: &'static str = "SELECT inet_server_port()::int8";
+    const SESSION_IDS_PER_SERVER: bool = false;
 
     const SLEEP: &'static str = "pg_sleep";
     const SET_SESSION_TIME_LIMIT: &'static str = "SET statement_timeout = 7000";
@@ -177,8 +220,18 @@ impl Backend for Postgres {
         format!("SELECT pg_terminate_backend({id})")
     }
 
+    fn series(count: u64, marker: &str) -> String {
+        // In the select list, as in `busy`: one value at a time.
+        format!("SELECT generate_series(1::int8, {count}) /* {marker} */")
+    }
+
     const RUNNING_SESSIONS: &'static str = "SELECT pid::int8 FROM pg_stat_activity \
          WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()";
+
+    const SERVER_LIMIT_MARGIN: Duration = tethered::postgres::SERVER_LIMIT_MARGIN;
+    const DESCRIBE_RUNNING: &'static str = "SELECT string_agg(concat_ws(' ', pid, state, \
+         wait_event_type, wait_event, round(extract(epoch FROM now() - query_start) * 1000) \
+         || ' ms'), '; ') FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()";
 
     fn stop_statement(id: u64) -> String {
         format!("SELECT pg_cancel_backend({id})")
@@ -235,6 +288,12 @@ impl Backend for MySql {
     const EXPIRE_WHEN_IDLE_FOR_A_SECOND: &'static str = "SET SESSION wait_timeout = 1";
     const SESSION_EXISTS: &'static str =
         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?";
+    const TABLE_OPTIONS: &'static str = " ENGINE=InnoDB";
+    const SIGNED: &'static str = "SIGNED";
+    const SNAPSHOT_ISOLATION: &'static str = "SET SESSION tx_isolation = 'REPEATABLE-READ', \
+         SESSION innodb_snapshot_isolation = ON";
+    const SERVER_PORT: &'static str = "SELECT CAST(@@port AS SIGNED)";
+    const SESSION_IDS_PER_SERVER: bool = true;
 
     const SLEEP: &'static str = "SLEEP";
     const SET_SESSION_TIME_LIMIT: &'static str = "SET SESSION max_statement_time = 7";
@@ -255,8 +314,18 @@ impl Backend for MySql {
         format!("KILL CONNECTION {id}")
     }
 
+    fn series(count: u64, marker: &str) -> String {
+        // The sequence engine makes each row as it is read.
+        format!("SELECT CAST(seq AS SIGNED) FROM seq_1_to_{count} /* {marker} */")
+    }
+
     const RUNNING_SESSIONS: &'static str = "SELECT ID FROM information_schema.PROCESSLIST \
          WHERE COMMAND = 'Query' AND INFO LIKE ? AND ID <> CONNECTION_ID()";
+
+    const SERVER_LIMIT_MARGIN: Duration = tethered::mysql::SERVER_LIMIT_MARGIN;
+    const DESCRIBE_RUNNING: &'static str = "SELECT GROUP_CONCAT(CONCAT_WS(' ', ID, COMMAND, \
+         STATE, CONCAT(ROUND(TIME_MS), ' ms')) SEPARATOR '; ') \
+         FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID()";
 
     fn stop_statement(id: u64) -> String {
         format!("KILL QUERY {id}")
@@ -267,6 +336,117 @@ impl Backend for MySql {
     fn over_tcp(url: &str) -> String {
         let separator = if url.contains('?') { '&' } else { '?' };
         format!("{url}{separator}prefer_socket=false")
+    }
+}
+
+/// SQLite, embedded: each namespace is a database file of its own in the directory the URL
+/// names, and the server's view is [`crate::sqlite_view`]'s counters. Only the tests that
+/// need no real server run on it (`embedded_suite!`): the constants those others use
+/// (sessions ended from outside, throwaway servers, ports) are placeholders here.
+pub struct Sqlite;
+
+impl Backend for Sqlite {
+    type Driver = SqliteDriver;
+    const NAME: &'static str = "SQLite";
+    const URL_VARIABLE: &'static str = "TETHERED_SQLITE_URL";
+    /// A directory: each test's database is a file in it.
+    const DEFAULT_URL: &'static str = "sqlite:///tmp/tethered-suite";
+    const STORES_ANY_U64: bool = false;
+
+    fn pool_in(
+        url: &str,
+        namespace: &str,
+        options: PoolOptions,
+    ) -> tethered::Result<Pool<SqliteDriver>> {
+        Pool::new(Self::driver_in(url, namespace)?, options)
+    }
+
+    // The file is created when the first connection opens it.
+    fn create_namespace(_: &str) -> String {
+        "SELECT 1".to_owned()
+    }
+
+    fn drop_namespace(_: &str) -> String {
+        "SELECT 1".to_owned()
+    }
+
+    fn driver_in(url: &str, namespace: &str) -> tethered::Result<SqliteDriver> {
+        let dir = url.strip_prefix("sqlite://").ok_or_else(|| {
+            tethered::Error::InvalidInput(format!("{url}: not an SQLite directory URL"))
+        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|error| tethered::Error::InvalidInput(format!("{dir}: {error}")))?;
+        Ok(
+            SqliteDriver::from_url(&format!("sqlite://{dir}/{namespace}.db"))?
+                .on_open(crate::sqlite_view::install),
+        )
+    }
+
+    async fn connect(
+        ctx: &Ctx,
+        url: &str,
+        options: PoolOptions,
+    ) -> tethered::Result<Pool<SqliteDriver>> {
+        tethered::sqlite::connect(ctx, url, options).await
+    }
+
+    const THROWAWAY: Kind = Kind::Postgres;
+    const EXPIRE_WHEN_IDLE_FOR_A_SECOND: &'static str = "SELECT 1";
+    const SESSION_EXISTS: &'static str = "SELECT tethered_session_exists(?)";
+    const TABLE_OPTIONS: &'static str = "";
+    const SIGNED: &'static str = "INTEGER";
+    const SNAPSHOT_ISOLATION: &'static str = "SELECT 1";
+    const SERVER_PORT: &'static str = "SELECT 0";
+    const SESSION_IDS_PER_SERVER: bool = false;
+
+    /// tethered-sqlite's own sleep, which a stop or the deadline cuts short.
+    const SLEEP: &'static str = "tethered_sleep";
+    const SET_SESSION_TIME_LIMIT: &'static str = "PRAGMA busy_timeout = 7000";
+    const SESSION_ID: &'static str = "SELECT tethered_session()";
+    const RUNNING: &'static str = "SELECT tethered_running(?)";
+
+    fn placeholder(_: usize) -> String {
+        "?".to_owned()
+    }
+
+    fn busy(marker: &str) -> String {
+        format!(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+             WHERE tethered_tick('{marker}') AND x < 100000000000) SELECT count(*) FROM c"
+        )
+    }
+
+    /// A millisecond's nap per row, ticking: the engine can stop it between rows, and the
+    /// view sees it run.
+    fn sleep(seconds: u32, marker: &str) -> String {
+        format!(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+             WHERE x < {} AND tethered_nap('{marker}')) SELECT count(*) FROM c",
+            u64::from(seconds) * 1000
+        )
+    }
+
+    /// SQLite cannot end another connection: this interrupts its statement.
+    fn terminate(id: u64) -> String {
+        format!("SELECT tethered_stop({id})")
+    }
+
+    const RUNNING_SESSIONS: &'static str =
+        "SELECT value FROM json_each('[' || tethered_running_sessions(?) || ']')";
+
+    const DESCRIBE_RUNNING: &'static str = "SELECT tethered_describe(?)";
+    const SERVER_LIMIT_MARGIN: Duration = tethered::sqlite::LIMIT_MARGIN;
+
+    fn series(count: u64, marker: &str) -> String {
+        // Ticking, so that the view sees it run.
+        format!(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s \
+             WHERE tethered_tick('{marker}') AND n < {count}) SELECT n FROM s"
+        )
+    }
+
+    fn stop_statement(id: u64) -> String {
+        format!("SELECT tethered_stop({id})")
     }
 }
 
@@ -399,6 +579,17 @@ impl<B: Backend> Stage<B> {
             .expect("setting up the test");
     }
 
+    /// A connection of the pool, held by the test, and the id of its session on the server
+    /// (to tell, after a stop, that the same session runs the next statement).
+    pub async fn held_connection(&self) -> (PoolConnection<B::Driver>, u64) {
+        let mut connection = self.pool.acquire(&self.root).await.expect("acquire");
+        let (session,): (u64,) = connection
+            .fetch_one(&self.root, B::SESSION_ID)
+            .await
+            .expect("session");
+        (connection, session)
+    }
+
     /// How many statements carrying `marker` the server is running, by its own view.
     pub async fn running(&self, marker: &str) -> i64 {
         self.try_running(marker).await.expect("the server's view")
@@ -407,9 +598,25 @@ impl<B: Backend> Stage<B> {
     /// [`Stage::running`], or why the server's view could not be read within 5 s.
     pub async fn try_running(&self, marker: &str) -> tethered::Result<i64> {
         let ctx = self.root.with_timeout(Duration::from_secs(5));
-        let query = Sql::new(B::RUNNING).bind(format!("%{marker}%"));
+        let query = view_query::<B>(B::RUNNING, marker);
         let (count,): (i64,) = self.observer.fetch_one(&ctx, query).await?;
         Ok(count)
+    }
+
+    /// What the server's view says of the statements carrying `marker` (session, state,
+    /// age), for a failure's note; what went wrong if it cannot be read.
+    pub async fn describe(&self, marker: &str) -> String {
+        let ctx = self.root.with_timeout(Duration::from_secs(5));
+        let query = view_query::<B>(B::DESCRIBE_RUNNING, marker);
+        match self
+            .observer
+            .fetch_one::<(Option<String>,)>(&ctx, query)
+            .await
+        {
+            Ok((Some(seen),)) => seen,
+            Ok((None,)) => "nothing".to_owned(),
+            Err(error) => format!("the view could not be read: {error}"),
+        }
     }
 
     /// Waits until a statement carrying `marker` is seen running; panics after `within`.
@@ -444,7 +651,7 @@ impl<B: Backend> Stage<B> {
     /// CPU-bound statement of it burns the shared machine for minutes.
     pub async fn sweep(&self, marker: &str) -> usize {
         let ctx = self.root.with_timeout(Duration::from_secs(10));
-        let query = Sql::new(B::RUNNING_SESSIONS).bind(format!("%{marker}%"));
+        let query = view_query::<B>(B::RUNNING_SESSIONS, marker);
         // Cleaning up: a view that cannot be read leaves nothing to do.
         let sessions: Vec<(u64,)> = self
             .observer
@@ -472,6 +679,23 @@ impl<B: Backend> Stage<B> {
         B::pool_in(&B::url(), &self.namespace, options).expect("a pool in the namespace")
     }
 
+    /// Another pool in the test's namespace, of `max_connections`, whose every session first
+    /// runs `statement` (a session setting).
+    pub fn pool_with_session(
+        &self,
+        max_connections: usize,
+        statement: &'static str,
+    ) -> Pool<B::Driver> {
+        Pool::with_after_connect(
+            self.driver(),
+            settled(max_connections),
+            move |ctx, session| {
+                Box::pin(async move { session.execute(ctx, statement).await.map(drop) })
+            },
+        )
+        .expect("a pool in the namespace")
+    }
+
     /// The driver of the test's namespace, for a pool built by hand.
     pub fn driver(&self) -> B::Driver {
         B::driver_in(&B::url(), &self.namespace).expect("a driver for the namespace")
@@ -483,7 +707,7 @@ impl<B: Backend> Stage<B> {
     pub async fn session_exists(&self, session: u64) -> tethered::Result<bool> {
         let ctx = self.root.with_timeout(Duration::from_secs(5));
         let id = i64::try_from(session).expect("a session id fits an i64");
-        let query = Sql::new(B::SESSION_EXISTS).bind(id);
+        let query = B::SESSION_EXISTS.replacen(&B::placeholder(1), &id.to_string(), 1);
         let (count,): (i64,) = self.observer.fetch_one(&ctx, query).await?;
         Ok(count > 0)
     }
@@ -498,6 +722,25 @@ impl<B: Backend> Stage<B> {
             .await
             .expect("dropping the test's namespace");
     }
+}
+
+/// `query`, a look at the server's view (one of the backend's `RUNNING...` queries), with
+/// its placeholder replaced by the pattern `%marker%`, written so that its own text never
+/// holds the marker whole (`concat('%', 'mar', 'ker', '%')`).
+///
+/// Sent as text, never prepared: MariaDB 10.11.19 crashed (signal 11 in
+/// `ha_maria::drop_table`, freeing the temporary table of a prepared
+/// `information_schema.PROCESSLIST` query) under the suite's polls, taking every later
+/// test of the run with it.
+pub fn view_query<B: Backend>(query: &str, marker: &str) -> String {
+    let plain = |byte: u8| byte.is_ascii_alphanumeric() || b"_-.: ".contains(&byte);
+    assert!(
+        marker.bytes().all(plain),
+        "a marker is letters, digits and _-.: only: {marker:?}"
+    );
+    let (head, tail) = marker.split_at(marker.len() / 2);
+    let pattern = format!("concat('%', '{head}', '{tail}', '%')");
+    query.replacen(&B::placeholder(1), &pattern, 1)
 }
 
 fn unreachable_server<B: Backend>(url: &str, error: tethered::Error) -> ! {

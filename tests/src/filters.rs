@@ -107,7 +107,15 @@ pub async fn one_optional_and_count_read_single_results<B: Backend>() {
         .expect("one");
     assert_eq!(oldest, stored[4]);
     let none = User::query().filter(User::AGE.gt(100)).one(ctx, db).await;
-    assert!(matches!(none, Err(Error::RowNotFound)), "{none:?}");
+    assert!(
+        matches!(
+            none,
+            Err(Error::RowNotFound {
+                table: Some("users")
+            })
+        ),
+        "{none:?}"
+    );
     let maybe = User::query()
         .filter(User::AGE.gt(100))
         .optional(ctx, db)

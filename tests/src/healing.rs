@@ -261,7 +261,7 @@ pub async fn close_under_load_stops_in_flight_statements_on_the_server_by_its_de
         max_connections: 2,
         ..PoolOptions::default()
     });
-    let statements: Vec<_> = (0..2)
+    let mut statements: Vec<_> = (0..2)
         .map(|_| {
             let (pool, sql) = (pool.clone(), B::busy(&marker));
             tokio::spawn(async move { pool.execute(&Ctx::background(), sql).await })
@@ -270,6 +270,15 @@ pub async fn close_under_load_stops_in_flight_statements_on_the_server_by_its_de
     let start = Instant::now();
     // A view that could not be read is asked again.
     while stage.try_running(&marker).await.unwrap_or(0) < 2 {
+        if let Some(ended) = statements
+            .iter_mut()
+            .find(|statement| statement.is_finished())
+        {
+            panic!(
+                "a statement of minutes ended before the close: {:?}",
+                ended.await
+            );
+        }
         assert!(start.elapsed() < EVENTUALLY, "the statements never all ran");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -31,7 +31,7 @@ impl User {
     }
 }
 
-fn column(name: &str) -> ColumnDef {
+pub(crate) fn column(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name))
 }
 

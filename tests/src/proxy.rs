@@ -29,7 +29,10 @@ pub struct Proxy {
 }
 
 struct Shared {
-    target: SocketAddr,
+    /// Where links go: round robin, in the order of acceptance.
+    targets: Vec<SocketAddr>,
+    /// The turn of the next link, round robin over `targets`.
+    next_turn: AtomicUsize,
     delay: Duration,
     accepted: AtomicUsize,
     /// Chunks read and not yet written (or dropped).
@@ -49,16 +52,25 @@ impl Proxy {
     /// Listens on 127.0.0.1 (any free port) and forwards every connection to `target`
     /// (`host:port`), each byte `delay` late in each direction.
     pub async fn start(target: &str, delay: Duration) -> io::Result<Proxy> {
-        let target = tokio::net::lookup_host(target)
-            .await?
-            .next()
-            .ok_or_else(|| {
-                io::Error::new(io::ErrorKind::NotFound, format!("{target} has no address"))
-            })?;
+        Proxy::listen(vec![address_of(target).await?], delay).await
+    }
+
+    /// A load balancer: listens on 127.0.0.1 (any free port) and forwards each new
+    /// connection to the next of `targets` (`host:port`), round robin, without delay.
+    pub async fn balance(targets: &[String]) -> io::Result<Proxy> {
+        let mut addresses = Vec::new();
+        for target in targets {
+            addresses.push(address_of(target).await?);
+        }
+        Proxy::listen(addresses, Duration::ZERO).await
+    }
+
+    async fn listen(targets: Vec<SocketAddr>, delay: Duration) -> io::Result<Proxy> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            target,
+            targets,
+            next_turn: AtomicUsize::new(0),
             delay,
             accepted: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
@@ -86,6 +98,12 @@ impl Proxy {
     /// How many connections the proxy has accepted so far.
     pub fn accepted(&self) -> usize {
         self.shared.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Sends the next connection to the balancer's target `index` (in the order given to
+    /// [`Proxy::balance`]); the round robin goes on from there.
+    pub fn send_next_to(&self, index: usize) {
+        self.shared.next_turn.store(index, Ordering::SeqCst);
     }
 
     /// Freezes every link open now: from here on none of them reads or writes a byte.
@@ -126,6 +144,14 @@ impl Shared {
     }
 }
 
+/// The first address `target` (`host:port`) resolves to.
+async fn address_of(target: &str) -> io::Result<SocketAddr> {
+    tokio::net::lookup_host(target)
+        .await?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{target} has no address")))
+}
+
 /// The `host:port` of `url` (`scheme://user@host:port/db?...`).
 pub fn server_address(url: &str) -> Option<&str> {
     let (_, address, _) = split_authority(url)?;
@@ -160,16 +186,23 @@ fn split_authority(url: &str) -> Option<(&str, &str, &str)> {
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {
     while let Ok((client, _)) = listener.accept().await {
         shared.accepted.fetch_add(1, Ordering::SeqCst);
+        let turn = shared.next_turn.fetch_add(1, Ordering::SeqCst);
+        let target = shared.targets[turn % shared.targets.len()];
         let (stalled, watched) = watch::channel(false);
-        let task = tokio::spawn(link(client, Arc::clone(&shared), watched)).abort_handle();
+        let task = tokio::spawn(link(client, target, Arc::clone(&shared), watched)).abort_handle();
         let mut links = shared.links();
         links.retain(|link| !link.task.is_finished());
         links.push(Link { stalled, task });
     }
 }
 
-async fn link(client: TcpStream, shared: Arc<Shared>, stalled: watch::Receiver<bool>) {
-    let Ok(server) = TcpStream::connect(shared.target).await else {
+async fn link(
+    client: TcpStream,
+    target: SocketAddr,
+    shared: Arc<Shared>,
+    stalled: watch::Receiver<bool>,
+) {
+    let Ok(server) = TcpStream::connect(target).await else {
         return;
     };
     let _ = (client.set_nodelay(true), server.set_nodelay(true));
@@ -324,6 +357,36 @@ mod tests {
         let mut fresh = TcpStream::connect(proxy.address()).await.expect("connect");
         assert_eq!(exchange(&mut fresh, b"new").await, b"new");
         assert_eq!(proxy.accepted(), 2);
+    }
+
+    /// A server that greets each connection with `greeting` and closes it.
+    async fn greeter(greeting: u8) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let _ = stream.write_all(&[greeting]).await;
+            }
+        });
+        address.to_string()
+    }
+
+    #[tokio::test]
+    async fn a_balancer_sends_connections_round_robin_or_where_told() {
+        let proxy = Proxy::balance(&[greeter(0).await, greeter(1).await])
+            .await
+            .expect("balancer");
+        let mut greetings = Vec::new();
+        for turn in 0..5 {
+            if turn == 3 {
+                proxy.send_next_to(0);
+            }
+            let mut stream = TcpStream::connect(proxy.address()).await.expect("connect");
+            let mut greeting = [0; 1];
+            stream.read_exact(&mut greeting).await.expect("a greeting");
+            greetings.push(greeting[0]);
+        }
+        assert_eq!(greetings, [0, 1, 0, 0, 1]);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! End to end, on every backend: a real HTTP client → axum with `RequestCtxLayer` → the
-//! `http_service` example's repository → the database server. Each test asserts on the
-//! server's own view (`pg_stat_activity`, `information_schema.PROCESSLIST`), read over a
-//! connection of its own, and prints what it measured (`cargo test --test http --
-//! --nocapture` shows it).
+//! `http_service` example's repository → the database. Each test asserts on the server's
+//! own view (`pg_stat_activity`, `information_schema.PROCESSLIST`; on SQLite the engine's
+//! counter, ticked by the sleep's naps, which stops moving when the engine stops the
+//! statement), read over a connection of its own, and prints what it measured (`cargo test
+//! --test http -- --nocapture` shows it).
 
 #[path = "../../examples/http_service/app.rs"]
 mod app;
@@ -19,19 +20,24 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use http_body_util::BodyExt;
+use hyper::header::RETRY_AFTER;
+use hyper::http::response::Parts;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use tethered::axum::HttpError;
 use tethered::axum::{
     GRPC_TIMEOUT, RequestCtx, RequestCtxLayer, X_REQUEST_ID, X_REQUEST_TIMEOUT, propagate_deadline,
 };
 use tethered::{Ctx, PoolOptions};
-use tethered_tests::backend::unique;
+use tethered_tests::backend::{Stage, unique};
+use tethered_tests::errors;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 /// How long a statement may stay on the server after the client disconnects, or after the
 /// 504 for a passed deadline: long before its 10 s would end, whatever the machine's load
-/// (the figures themselves are printed, and measured by the benchmark).
+/// (the figures themselves are printed, and measured by the benchmark; on SQLite they
+/// include the 25 ms without a tick that the engine view takes for stopped).
 const STOP_BOUND: Duration = tethered_tests::backend::PROMPTLY;
 /// How long a test waits for a statement to show up on the server at all.
 const SHOW_UP_LIMIT: Duration = Duration::from_secs(5);
@@ -97,7 +103,7 @@ impl Service {
             .unwrap_or_else(|| panic!("{marker} never ran on {}", self.backend.name()))
     }
 
-    /// Waits (up to a second) until the server shows no statement tagged `marker`; `None`
+    /// Waits (up to [`STOP_BOUND`]) until the server shows no statement tagged `marker`; `None`
     /// if one is still there.
     async fn gone(&self, marker: &str) -> Option<Duration> {
         self.observer
@@ -105,7 +111,7 @@ impl Service {
                 &Ctx::background(),
                 marker,
                 |running| running == 0,
-                Duration::from_secs(1),
+                STOP_BOUND,
             )
             .await
             .expect("read the server's view")
@@ -114,10 +120,11 @@ impl Service {
 
 fn server_missing(backend: Backend, error: tethered::Error) -> ! {
     panic!(
-        "{} is not reachable at {} ({error}). Run `scripts/test`, which starts it, or point \
-         TETHERED_POSTGRES_URL / TETHERED_MYSQL_URL at a running server.",
+        "{} is not reachable at {} ({error}){}; TETHERED_POSTGRES_URL / TETHERED_MYSQL_URL \
+         name the servers",
         backend.name(),
-        backend.url()
+        backend.url(),
+        backend.hint()
     )
 }
 
@@ -132,6 +139,12 @@ async fn serve(router: Router) -> SocketAddr {
 /// Sends `request` to `addr` over a connection of its own with hyper's client; returns the
 /// status and the body. Dropping the future closes the connection: a client hanging up.
 async fn send(addr: SocketAddr, request: Request<String>) -> (StatusCode, String) {
+    let (head, body) = exchange(addr, request).await;
+    (head.status, body)
+}
+
+/// [`send`], returning the response's head (status and headers) and its body.
+async fn exchange(addr: SocketAddr, request: Request<String>) -> (Parts, String) {
     let stream = TcpStream::connect(addr).await.expect("connect");
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
@@ -140,12 +153,9 @@ async fn send(addr: SocketAddr, request: Request<String>) -> (StatusCode, String
     // future.
     let exchange = async {
         let response = sender.send_request(request).await.expect("a response");
-        let status = response.status();
-        let body = response.into_body().collect().await.expect("a body");
-        (
-            status,
-            String::from_utf8_lossy(&body.to_bytes()).into_owned(),
-        )
+        let (head, body) = response.into_parts();
+        let body = body.collect().await.expect("a body");
+        (head, String::from_utf8_lossy(&body.to_bytes()).into_owned())
     };
     tokio::select! {
         answer = exchange => answer,
@@ -275,7 +285,7 @@ async fn out_of_time(
         answered_after <= Duration::from_millis(300) + STOP_BOUND,
         "answered after {answered_after:?}"
     );
-    let gone = gone.expect("the statement still runs a second after the 504");
+    let gone = gone.expect("the statement still runs STOP_BOUND after the 504");
     assert!(gone <= STOP_BOUND, "gone only {gone:?} after the 504");
 }
 
@@ -336,6 +346,74 @@ async fn users_are_served(backend: Backend) {
     service.finish().await;
 }
 
+/// `POST /users` stores a user (201), and answers 409 Conflict for a name already taken:
+/// the database's unique constraint, classified the same on every backend, without the
+/// server's text (which quotes the duplicate value) in the body.
+async fn a_taken_name_is_a_conflict(backend: Backend) {
+    let service = Service::start(backend).await;
+    let name = unique("http_conflict");
+    let post = || {
+        Request::post("/users")
+            .header("host", "localhost")
+            .header("content-type", "application/json")
+            // A name from `unique` is letters, digits and `_`: nothing to escape.
+            .body(format!(r#"{{"name": "{name}"}}"#))
+            .unwrap()
+    };
+
+    let created = send(service.addr, post()).await;
+    let taken = send(service.addr, post()).await;
+
+    assert_eq!(created.0, StatusCode::CREATED, "{}", created.1);
+    assert!(created.1.contains(&name), "{}", created.1);
+    assert_eq!(taken.0, StatusCode::CONFLICT, "{}", taken.1);
+    assert!(
+        !taken.1.contains(&name),
+        "the server's text leaked: {}",
+        taken.1
+    );
+    service.finish().await;
+}
+
+/// A handler whose transaction fails to serialize on the server, for real (see
+/// [`errors::serialization_failure`]), answers 503 with `Retry-After`: the client may send
+/// the request again. On the servers only, as in the suite: SQLite's one writer at a time
+/// leaves no snapshot conflict to report.
+async fn a_transaction_conflict_is_503_with_retry_after<B: tethered_tests::Backend>() {
+    /// The snapshot pool and the outside one.
+    type Pools<D> = (tethered::Pool<D>, tethered::Pool<D>);
+    async fn conflict<D: tethered::Driver>(
+        RequestCtx(ctx): RequestCtx,
+        State((snapshots, outside)): State<Pools<D>>,
+    ) -> Result<(), HttpError> {
+        Err(errors::serialization_failure(&ctx, &snapshots, &outside)
+            .await
+            .into())
+    }
+    let stage = Stage::<B>::new(2).await;
+    errors::counters(&stage).await;
+    let snapshots = stage.pool_with_session(1, B::SNAPSHOT_ISOLATION);
+    let router = Router::new()
+        .route("/conflict", get(conflict::<B::Driver>))
+        .with_state((snapshots.clone(), stage.pool.clone()))
+        .layer(RequestCtxLayer::new(Ctx::background()));
+    let addr = serve(router).await;
+    let request = Request::get("/conflict")
+        .header("host", "localhost")
+        .body(String::new())
+        .unwrap();
+
+    let (head, body) = exchange(addr, request).await;
+
+    assert_eq!(head.status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(
+        head.headers.get(RETRY_AFTER).map(|value| value.as_bytes()),
+        Some(&b"1"[..])
+    );
+    snapshots.close();
+    stage.finish().await;
+}
+
 /// One test per scenario and backend (named as `--backend` names it), each on a runtime of
 /// its own.
 macro_rules! on_every_backend {
@@ -357,11 +435,27 @@ macro_rules! on_every_backend {
 }
 
 on_every_backend!(
-    [postgres, mysql]
+    [postgres, mysql, sqlite]
     [
         a_client_disconnect_stops_the_statement,
         a_request_deadline_answers_504_and_stops_the_statement,
         a_propagated_deadline_is_honoured_downstream,
         users_are_served,
+        a_taken_name_is_a_conflict,
     ]
 );
+
+/// [`a_transaction_conflict_is_503_with_retry_after`] on each server backend.
+mod transaction_conflict {
+    use super::a_transaction_conflict_is_503_with_retry_after as conflict;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        conflict::<tethered_tests::Postgres>().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        conflict::<tethered_tests::MySql>().await;
+    }
+}

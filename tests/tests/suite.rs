@@ -4,3 +4,7 @@ tethered_tests::suite! {
     postgres: Postgres,
     mysql: MySql,
 }
+
+tethered_tests::embedded_suite! {
+    sqlite: Sqlite,
+}

@@ -136,10 +136,14 @@ impl<D: Driver> Pool<D> {
     /// `acquire_timeout`): session settings, say. A hook that fails closes the connection,
     /// and the checkout fails with its error.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use tethered_core::{Driver, Executor, Pool, PoolOptions, Result};
+    /// # fn pool<D: Driver>(driver: D) -> Result<Pool<D>> {
     /// let pool = Pool::with_after_connect(driver, PoolOptions::default(), |ctx, connection| {
     ///     Box::pin(async move { connection.execute(ctx, "SET TIME ZONE 'UTC'").await.map(drop) })
     /// })?;
+    /// # Ok(pool)
+    /// # }
     /// ```
     pub fn with_after_connect<F>(driver: D, options: PoolOptions, hook: F) -> Result<Pool<D>>
     where

@@ -2,6 +2,7 @@
 
 use std::future::pending;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tethered_core::{Cause, Ctx, SCOPE_ENDED};
@@ -278,4 +279,89 @@ fn dropped_children_unregister_from_their_parent() {
     );
     drop(clone);
     assert_eq!(root.live_children(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_detached_context_keeps_the_values_and_survives_the_cancel_and_the_deadline() {
+    let request = Ctx::background().with_timeout(Duration::from_millis(300));
+    let ctx = request.with_value("req-7").with_value(42u32);
+    let detached = ctx.without_cancel();
+    let bounded = detached.with_timeout(Duration::from_secs(5));
+
+    assert_eq!(detached.deadline(), None);
+    request.cancel("client hung up");
+    advance(Duration::from_secs(1)).await;
+
+    assert_eq!(ctx.cause(), Some(canceled("client hung up")));
+    for ctx in [&detached, bounded.ctx()] {
+        assert_eq!(ctx.check(), Ok(()));
+        assert_eq!(ctx.value::<&str>(), Some(&"req-7"));
+        assert_eq!(ctx.value::<u32>(), Some(&42));
+    }
+    // Its own scopes still end it, and a value set on it shadows the request's.
+    let shadowed = bounded.with_value(1u32);
+    assert_eq!(shadowed.value::<u32>(), Some(&1));
+    drop(bounded);
+    assert_eq!(shadowed.cause(), Some(canceled(SCOPE_ENDED)));
+    assert_eq!(
+        request.live_children(),
+        1,
+        "only `ctx` hangs from the request"
+    );
+}
+
+/// Sets its flag when dropped: shows a task's future was dropped, not left running.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_ends_with_its_scope_and_reports_the_cause() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let request = Ctx::background().child();
+    let flag = DropFlag(Arc::clone(&dropped));
+    let task = request.spawn(move |ctx| async move {
+        let _flag = flag;
+        ctx.check().expect("live when it starts");
+        pending::<()>().await;
+    });
+    tokio::task::yield_now().await;
+    assert!(!dropped.load(Ordering::SeqCst));
+
+    drop(request);
+
+    assert_eq!(task.await, Err(canceled(SCOPE_ENDED)));
+    assert!(dropped.load(Ordering::SeqCst));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_gives_its_output_and_ends_at_its_deadline() {
+    let root = Ctx::background();
+    let quick = root.spawn(|ctx| async move { ctx.remaining() });
+    assert_eq!(quick.await, Ok(None));
+
+    let bounded = root.with_timeout(Duration::from_millis(100));
+    let slow = bounded.spawn(|_| pending::<()>());
+    let started = Instant::now();
+    assert_eq!(slow.await, Err(Cause::DeadlineExceeded));
+    assert_eq!(started.elapsed(), Duration::from_millis(100));
+
+    // Spawned from a context that has ended, the task never runs.
+    let ran = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&ran);
+    let late = bounded.spawn(move |_| async move { seen.store(true, Ordering::SeqCst) });
+    assert_eq!(late.await, Err(Cause::DeadlineExceeded));
+    assert!(!ran.load(Ordering::SeqCst));
+}
+
+#[tokio::test]
+#[should_panic(expected = "the task's own panic")]
+async fn a_task_that_panics_panics_its_awaiter() {
+    let root = Ctx::background();
+    let task = root.spawn(|_| async { panic!("the task's own panic") });
+    let _ = task.await;
 }

@@ -1,7 +1,8 @@
 //! An in-process stand-in for a database server, for testing core's protocol logic only
 //! (the real servers are tested in the backend crates).
 //!
-//! Statements are tiny commands: `rows <n>` (returns n rows at once), `sleep <ms>`,
+//! Statements are tiny commands: `rows <n>` (returns n rows at once), `flood` (rows without
+//! end, each ready at once, until a stop request arrives), `sleep <ms>`,
 //! `fail <ms>` (a syntax error after that long), `timeout <ms>` (the server's own statement
 //! timer fires after that long), and `BEGIN`, `COMMIT` (taking the server's commit time)
 //! and `ROLLBACK`; `lose` fails as a lost connection does. A stop request behaves as the
@@ -14,6 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::Either;
+use futures_util::{Stream, TryFutureExt, stream};
 use tethered_core::sea_query::{PostgresQueryBuilder, Values};
 use tethered_core::{
     Canceller, ColumnRef, Connection, Ctx, DatabaseError, DatabaseErrorKind, Decodes, Driver,
@@ -167,6 +170,7 @@ impl Driver for FakeDriver {
     type Connection = FakeConnection;
     type QueryBuilder = PostgresQueryBuilder;
     const INSERT_RETURNING: bool = true;
+    const MAX_PARAMETERS: usize = u16::MAX as usize;
     const STOPPED_COMMIT_ROLLS_BACK: bool = false;
 
     async fn connect(&self, _: &Ctx) -> Result<FakeConnection> {
@@ -297,6 +301,33 @@ impl FakeConnection {
     }
 }
 
+impl FakeConnection {
+    /// `flood`: rows as fast as they are read, until a stop request ends the statement
+    /// with the "interrupted" error. Every row is ready at once, as on a socket full of
+    /// them: nothing in it ever waits.
+    fn flood(&self) -> impl Stream<Item = Result<FakeRow>> + Send + '_ {
+        let server = &self.server;
+        server
+            .received
+            .lock()
+            .expect("server log")
+            .push((self.id, "flood".to_owned()));
+        server.running.fetch_add(1, Ordering::SeqCst);
+        self.session.busy.store(true, Ordering::SeqCst);
+        let running = Running(server, &self.session);
+        stream::unfold(Some((0, running)), move |flooding| async move {
+            let (row, running) = flooding?;
+            if self.session.pending_cancel.swap(false, Ordering::SeqCst) {
+                drop(running);
+                let mut log = server.interrupted.lock().expect("server log");
+                log.push((self.id, "flood".to_owned()));
+                return Some((Err(interrupted(DatabaseErrorKind::Interrupted)), None));
+            }
+            Some((Ok(FakeRow(row)), Some((row + 1, running))))
+        })
+    }
+}
+
 impl Connection for FakeConnection {
     type Canceller = FakeCanceller;
     type Row = FakeRow;
@@ -332,9 +363,20 @@ impl Connection for FakeConnection {
         })
     }
 
-    async fn fetch_all(&mut self, _: &Ctx, sql: &str, _: &Values) -> Result<Vec<FakeRow>> {
-        let rows = self.run(sql).await?;
-        Ok((0..rows).map(FakeRow).collect())
+    fn fetch_stream<'c>(
+        &'c mut self,
+        _: &'c Ctx,
+        sql: &'c str,
+        _: &'c Values,
+    ) -> impl Stream<Item = Result<FakeRow>> + Send + 'c {
+        if sql == "flood" {
+            return Either::Left(self.flood());
+        }
+        let rows = async move {
+            let rows = self.run(sql).await?;
+            Ok(stream::iter((0..rows).map(|row| Ok(FakeRow(row)))))
+        };
+        Either::Right(rows.try_flatten_stream())
     }
 }
 
@@ -342,7 +384,11 @@ impl Connection for FakeConnection {
 #[derive(Debug, PartialEq)]
 pub struct FakeRow(pub usize);
 
-impl Row for FakeRow {}
+impl Row for FakeRow {
+    fn column_name(&self, _: ColumnRef<'_>) -> Option<&str> {
+        None
+    }
+}
 
 /// The double's rows are read whole (as [`FakeRow`]), never column by column.
 macro_rules! no_columns {
@@ -361,7 +407,7 @@ macro_rules! no_columns {
     )*};
 }
 
-tethered_core::standard_types!(no_columns);
+tethered_core::column_types!(no_columns);
 
 impl FromRow<FakeRow> for FakeRow {
     fn from_row(row: FakeRow) -> Result<FakeRow> {

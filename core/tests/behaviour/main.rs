@@ -6,4 +6,5 @@ mod double;
 mod healing;
 mod pool;
 mod protocol;
+mod stream;
 mod transaction;

@@ -27,7 +27,10 @@ async fn the_pool_decodes_all_one_or_an_optional_row() {
     let none: Option<FakeRow> = pool.fetch_optional(&ctx, "rows 0").await.expect("no row");
     assert_eq!(none, None);
     let missing = pool.fetch_one::<FakeRow>(&ctx, "rows 0").await;
-    assert!(matches!(missing, Err(Error::RowNotFound)), "{missing:?}");
+    assert!(
+        matches!(missing, Err(Error::RowNotFound { table: None })),
+        "{missing:?}"
+    );
     let executed = pool.execute(&ctx, "rows 5").await.expect("executed");
     assert_eq!(executed.rows_affected, 5);
     assert_eq!(Server::count(&server.connects), 1, "one connection, reused");

@@ -1,4 +1,5 @@
-//! The `#[tethered(...)]` attributes, on the struct and on its fields.
+//! The `#[tethered(...)]` attributes, on the struct and on its fields; the parsing helpers
+//! (`each`, `string`, `set`, `misplaced`) serve the enum derive too.
 
 use proc_macro2::Span;
 use quote::ToTokens;
@@ -61,7 +62,7 @@ pub(crate) fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttr
 
 /// Calls `visit` on every item of every `#[tethered(...)]`, collecting errors instead of
 /// stopping at the first.
-fn each(
+pub(crate) fn each(
     attrs: &[Attribute],
     errors: &mut Errors,
     mut visit: impl FnMut(ParseNestedMeta, &mut Errors),
@@ -77,14 +78,14 @@ fn each(
     }
 }
 
-fn key(meta: &ParseNestedMeta) -> String {
+pub(crate) fn key(meta: &ParseNestedMeta) -> String {
     meta.path.get_ident().map_or_else(
         || meta.path.to_token_stream().to_string(),
         ToString::to_string,
     )
 }
 
-fn flag(slot: &mut Option<Span>, meta: &ParseNestedMeta, errors: &mut Errors) {
+pub(crate) fn flag(slot: &mut Option<Span>, meta: &ParseNestedMeta, errors: &mut Errors) {
     if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
         skip_value(meta);
         // Spans the flag and its value: all of it goes.
@@ -95,7 +96,7 @@ fn flag(slot: &mut Option<Span>, meta: &ParseNestedMeta, errors: &mut Errors) {
 }
 
 /// The string literal of `key = "..."`; an error at the value if it is anything else.
-fn string(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<LitStr> {
+pub(crate) fn string(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<LitStr> {
     let key = key(meta);
     let Ok(value) = meta.value() else {
         skip_value(meta);
@@ -138,7 +139,12 @@ fn string(meta: &ParseNestedMeta, errors: &mut Errors) -> Option<LitStr> {
 }
 
 /// Records `value` unless the attribute was given before.
-fn set<T>(slot: &mut Option<T>, value: Option<T>, meta: &ParseNestedMeta, errors: &mut Errors) {
+pub(crate) fn set<T>(
+    slot: &mut Option<T>,
+    value: Option<T>,
+    meta: &ParseNestedMeta,
+    errors: &mut Errors,
+) {
     if slot.is_some() {
         errors.push(meta.error(format!("duplicate `{}` attribute", key(meta))));
     } else if value.is_some() {
@@ -146,7 +152,7 @@ fn set<T>(slot: &mut Option<T>, value: Option<T>, meta: &ParseNestedMeta, errors
     }
 }
 
-fn misplaced(
+pub(crate) fn misplaced(
     meta: &ParseNestedMeta,
     key: &str,
     here: &[&str],
@@ -195,7 +201,7 @@ fn edit_distance(from: &str, to: &str) -> usize {
 
 /// Consumes `= value` or `(...)` after an attribute that will not be used, so parsing goes
 /// on to the next one.
-fn skip_value(meta: &ParseNestedMeta) {
+pub(crate) fn skip_value(meta: &ParseNestedMeta) {
     if let Ok(value) = meta.value() {
         let _ = value.parse::<syn::Expr>();
     } else if meta.input.peek(syn::token::Paren) {

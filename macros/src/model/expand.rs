@@ -20,7 +20,7 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
             }
         } else {
             // Spanned at the field's type: an unsupported type is reported there, once.
-            quote_spanned!(ty.span()=> __t::field_value::<#ty>(&self.#name))
+            quote_spanned!(ty.span()=> __t::field_value::<#ty>(&self.#name)?)
         }
     });
     let keyed = input.primary_key().map(|key| {
@@ -54,8 +54,8 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                 const TABLE: &'static str = #table;
                 const COLUMNS: &'static [__t::ColumnInfo] = &[#(#columns),*];
 
-                fn values(&self) -> ::std::vec::Vec<__t::Value> {
-                    ::std::vec![#(#values),*]
+                fn values(&self) -> __t::Result<::std::vec::Vec<__t::Value>> {
+                    ::std::result::Result::Ok(::std::vec![#(#values),*])
                 }
             }
 
@@ -74,12 +74,9 @@ fn column_info(field: &Field) -> TokenStream {
 /// Decodes each stored field by column name; skipped fields get their default.
 fn from_row(input: &Input) -> TokenStream {
     let ident = input.ident;
-    // Bounds on the row, not the field type: for standard field types they follow from
-    // `Row` itself, so generic code over any backend needs none.
-    let bounds = input.stored().map(|field| {
-        let ty = field.ty;
-        quote!(R: __t::Decodes<#ty>)
-    });
+    // Each field reads itself through `Field`, which every `Row` serves: generic code over
+    // any backend needs no bounds, and an unsupported type fails there with `Field`'s
+    // explanation, at the field's type.
     // A stored field's column is expected where the model's own queries select it: the
     // field's position among the stored ones.
     let mut position = 0_usize;
@@ -91,13 +88,15 @@ fn from_row(input: &Input) -> TokenStream {
         let column = field.column();
         let at = position;
         position += 1;
-        quote!(#name: __t::Decodes::<#ty>::decode(&row, __t::ColumnRef::NameAt(#column, #at))?)
+        quote_spanned! {ty.span()=>
+            #name: __t::field_from_row::<#ty, R>(&row, __t::ColumnRef::NameAt(#column, #at))?
+        }
     });
     quote! {
-        impl<R: __t::Row> __t::FromRow<R> for #ident
-        where
-            #(#bounds,)*
-        {
+        impl<R: __t::Row> __t::FromRow<R> for #ident {
+            const FROM_TABLE: ::std::option::Option<&'static str> =
+                ::std::option::Option::Some(<Self as __t::Model>::TABLE);
+
             fn from_row(row: R) -> __t::Result<Self> {
                 ::std::result::Result::Ok(#ident { #(#fields),* })
             }

@@ -43,7 +43,7 @@ pub(crate) fn stub(input: &Input) -> TokenStream {
                 const TABLE: &'static str = "";
                 const COLUMNS: &'static [__t::ColumnInfo] = &[];
 
-                fn values(&self) -> ::std::vec::Vec<__t::Value> {
+                fn values(&self) -> __t::Result<::std::vec::Vec<__t::Value>> {
                     ::std::unreachable!()
                 }
             }

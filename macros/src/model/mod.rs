@@ -1,7 +1,7 @@
 //! `#[derive(Model)]`: parse, validate, then generate (or, on errors, a stub).
 
 mod ast;
-mod attr;
+pub(crate) mod attr;
 mod expand;
 mod fallback;
 mod valid;

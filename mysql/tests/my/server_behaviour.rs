@@ -160,3 +160,27 @@ async fn kills_racing_the_end_of_a_statement_never_reach_the_next_one() {
         "{interrupted} / {finished}"
     );
 }
+
+/// The limit `MySql`'s `Driver::MAX_PARAMETERS` says: 65,535 placeholders prepare, one more
+/// is error 1390 (ER_PS_MANY_PARAM), refused by the server before anything runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prepared_statement_takes_at_most_65535_placeholders() {
+    let mut conn = plain_connection().await;
+    let select = |placeholders: usize| {
+        format!(
+            "SELECT 1 WHERE 1 IN ({})",
+            vec!["?"; placeholders].join(", ")
+        )
+    };
+    let at_limit = conn
+        .prep(select(65_535))
+        .await
+        .expect("65,535 placeholders");
+    assert_eq!(at_limit.num_params(), 65_535);
+    conn.close(at_limit).await.expect("close the statement");
+    match conn.prep(select(65_536)).await {
+        Err(mysql_async::Error::Server(error)) => assert_eq!(error.code, 1390, "{error}"),
+        other => panic!("expected error 1390, got {other:?}"),
+    }
+    assert_eq!(run(&mut conn, "SELECT 7", false).await, Ending::Value(7));
+}

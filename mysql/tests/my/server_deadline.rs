@@ -20,7 +20,8 @@ async fn the_server_side_limit_follows_the_context() {
     let bound = || Sql::new("SELECT @@max_statement_time, ?").bind(1);
 
     let (default,): (f64,) = connection.fetch_one(&root, text).await.expect("show");
-    let request = root.with_timeout(ms(2000));
+    // The time left plus the 500 ms margin, rounded up: 2.048 s, then 1.024 s.
+    let request = root.with_timeout(ms(1000));
     let (limited,): (f64,) = connection.fetch_one(&request, text).await.expect("show");
     let (prepared, _): (f64, i32) = connection.fetch_one(&request, bound()).await.expect("show");
     let short = request.with_timeout(ms(100));
@@ -30,7 +31,7 @@ async fn the_server_side_limit_follows_the_context() {
     assert_eq!(default, 0.0, "the server's default: no limit");
     assert_eq!(limited, 2.048);
     assert_eq!(prepared, 2.048, "prepared statements carry it too");
-    assert_eq!(tightened, 0.128);
+    assert_eq!(tightened, 1.024);
     assert_eq!(
         after, 0.0,
         "the limit is the statement's own, not the session's"

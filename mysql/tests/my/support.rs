@@ -98,13 +98,23 @@ impl Observer {
 
     /// Connections whose running statement carries `marker`.
     pub async fn running(&self, marker: &str) -> i64 {
-        let sql = "SELECT count(*) FROM information_schema.PROCESSLIST \
-                   WHERE INFO LIKE CONCAT('%', ?, '%') AND ID <> CONNECTION_ID()";
+        // As text, never prepared (MariaDB 10.11 has crashed freeing the temporary table of
+        // a prepared PROCESSLIST query), the marker split so this text never holds it whole.
+        assert!(
+            marker
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+        );
+        let (head, tail) = marker.split_at(marker.len() / 2);
+        let sql = format!(
+            "SELECT count(*) FROM information_schema.PROCESSLIST \
+             WHERE INFO LIKE CONCAT('%', '{head}', '{tail}', '%') AND ID <> CONNECTION_ID()"
+        );
         let count: Option<i64> = self
             .conn
             .lock()
             .await
-            .exec_first(sql, (marker,))
+            .query_first(sql)
             .await
             .expect("PROCESSLIST");
         count.unwrap_or(0)
@@ -113,11 +123,11 @@ impl Observer {
     /// The id of the last statement connection `id` ran (MariaDB's `QUERY_ID`), or `None`
     /// if the server has no such connection.
     pub async fn last_query_id(&self, id: u64) -> Option<u64> {
-        let sql = "SELECT QUERY_ID FROM information_schema.PROCESSLIST WHERE ID = ?";
+        let sql = format!("SELECT QUERY_ID FROM information_schema.PROCESSLIST WHERE ID = {id}");
         self.conn
             .lock()
             .await
-            .exec_first(sql, (id,))
+            .query_first(sql)
             .await
             .expect("PROCESSLIST")
     }

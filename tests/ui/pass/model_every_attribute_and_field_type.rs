@@ -59,7 +59,7 @@ fn main() {
     assert_eq!(EveryType::COLUMNS.len(), 27);
     assert_eq!(EveryType::KEY.name, "id");
     assert!(EveryType::KEY.generated);
-    assert_eq!(EveryType::values(&EveryType::default()).len(), 27);
+    assert_eq!(EveryType::values(&EveryType::default()).expect("every value converts").len(), 27);
     let medium: Column<EveryType, i32> = EveryType::MEDIUM;
     assert_eq!(medium.name(), "medium_int");
     let maybe_bytes: Column<EveryType, Option<Vec<u8>>> = EveryType::MAYBE_BYTES;

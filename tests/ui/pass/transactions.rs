@@ -1,5 +1,6 @@
 // Transactions: begun, used and ended under a context, on both backends; statements in a
-// transaction reborrow it (`&mut tx`). Only compiled: `main` connects to nothing.
+// transaction reborrow it (`&mut tx`); a retried transaction's future can be spawned. Only
+// compiled: `main` connects to nothing.
 use tethered::mysql::MyPool;
 use tethered::postgres::PgPool;
 use tethered::{Ctx, Executor, Model, Result, Sql};
@@ -37,4 +38,23 @@ pub async fn transfer_on_mysql(ctx: &Ctx, db: &MyPool, amount: i64) -> Result<()
     tx.rollback(ctx).await
 }
 
-fn main() {}
+/// The transfer, run again on a deadlock or a serialization failure; the amount is owned by
+/// the closure and copied into each attempt.
+pub async fn retried_transfer(ctx: &Ctx, db: &PgPool, amount: i64) -> Result<i64> {
+    db.transaction(ctx, move |ctx, tx| {
+        Box::pin(async move {
+            let mut from = Account::find(ctx, &mut *tx, 1).await?.unwrap();
+            from.balance -= amount;
+            from.update(ctx, &mut *tx).await?;
+            Ok(from.balance)
+        })
+    })
+    .await
+}
+
+fn main() {
+    let db: Option<PgPool> = None;
+    if let Some(db) = db {
+        tokio::spawn(async move { retried_transfer(&Ctx::background(), &db, 1).await });
+    }
+}

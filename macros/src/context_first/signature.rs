@@ -1,56 +1,17 @@
-//! `#[context_first]`: refuses to compile an async function (or an impl block's or a
-//! trait's async functions) whose first parameter, after `self`, is not `&Ctx`.
+//! The signature rule of `#[context_first]`: a function that can await takes `&Ctx` first
+//! (after `self`).
 //!
 //! Functions that cannot await (no `async`, no `impl Future` return) are left alone: they
 //! cannot run a query.
 
-use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
-use syn::{
-    FnArg, ImplItem, Item, ReturnType, Signature, TraitItem, Type, TypeParamBound, TypeReference,
-};
+use syn::{FnArg, ReturnType, Signature, Type, TypeParamBound, TypeReference};
 
 use crate::errors::Errors;
 
 /// The second line of every error about a signature: the rule, and why it exists.
 const WHY: &str = "#[context_first]: a function that can await may run queries; taking the `&Ctx` \
                    first is how their cancellation and deadline reach the server";
-
-pub(crate) fn check(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    if !args.is_empty() {
-        errors.at(&args, "#[context_first] takes no arguments");
-    }
-    match syn::parse2::<Item>(item.clone()) {
-        Ok(Item::Fn(function)) => signature(&function.sig, &mut errors),
-        Ok(Item::Impl(block)) => {
-            for item in &block.items {
-                if let ImplItem::Fn(function) = item {
-                    signature(&function.sig, &mut errors);
-                }
-            }
-        }
-        Ok(Item::Trait(definition)) => {
-            for item in &definition.items {
-                if let TraitItem::Fn(function) = item {
-                    signature(&function.sig, &mut errors);
-                }
-            }
-        }
-        // At the attribute: the item itself is fine, putting the attribute on it is not.
-        Ok(other) => errors.push(syn::Error::new(
-            Span::call_site(),
-            format!(
-                "#[context_first] checks functions, impl blocks and traits, not {}",
-                kind(&other)
-            ),
-        )),
-        Err(error) => errors.push(error),
-    }
-    let mut tokens = item;
-    tokens.extend(errors.to_compile_errors());
-    tokens
-}
 
 /// How a context is taken.
 enum Taken {
@@ -63,7 +24,7 @@ enum Taken {
 }
 
 /// Checks one function: if it can await, its first parameter after `self` is `&Ctx`.
-fn signature(sig: &Signature, errors: &mut Errors) {
+pub(crate) fn check(sig: &Signature, errors: &mut Errors) {
     if sig.asyncness.is_none() && !returns_future(&sig.output) {
         return;
     }
@@ -185,19 +146,4 @@ fn returns_future(output: &ReturnType) -> bool {
         matches!(bound, TypeParamBound::Trait(bound)
             if bound.path.segments.last().is_some_and(|segment| segment.ident == "Future"))
     })
-}
-
-/// What `item` is, for the error about putting the attribute on it.
-fn kind(item: &Item) -> &'static str {
-    match item {
-        Item::Struct(_) => "a struct",
-        Item::Enum(_) => "an enum",
-        Item::Union(_) => "a union",
-        Item::Mod(_) => "a module",
-        Item::Const(_) => "a constant",
-        Item::Static(_) => "a static",
-        Item::Type(_) => "a type alias",
-        Item::Use(_) => "an import",
-        _ => "this item",
-    }
 }
