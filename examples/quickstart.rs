@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tethered::prelude::*;
-use tethered::{Driver, Pool, PoolOptions, Transaction};
+use tethered::{Driver, FromRow, Pool, PoolOptions, RowOf, Transaction};
 
 #[path = "common/cli.rs"]
 mod cli;
@@ -87,11 +87,17 @@ impl Tour<tethered::postgres::Postgres> for OnPostgres {
     }
 
     async fn gone(&self, db: &Pool<tethered::postgres::Postgres>, ctx: &Ctx) -> Result<Duration> {
+        let sessions = "SELECT state, query FROM pg_stat_activity WHERE pid <> pg_backend_pid()";
         watch(
             db,
             ctx,
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' \
-             AND query LIKE '%/* quickstart */' AND pid <> pg_backend_pid()",
+            sessions,
+            |(state, query): &(Option<String>, Option<String>)| {
+                state.as_deref() == Some("active")
+                    && query
+                        .as_deref()
+                        .is_some_and(|query| query.ends_with("/* quickstart */"))
+            },
         )
         .await
     }
@@ -117,27 +123,47 @@ impl Tour<tethered::mysql::MySql> for OnMySql {
     }
 
     async fn gone(&self, db: &Pool<tethered::mysql::MySql>, ctx: &Ctx) -> Result<Duration> {
-        watch(
-            db,
-            ctx,
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Query' \
-             AND INFO LIKE '%/* quickstart */' AND ID <> CONNECTION_ID()",
-        )
+        // `SHOW PROCESSLIST` rather than `information_schema.PROCESSLIST`, whose internal
+        // temporary table MariaDB 10.11.19 has crashed freeing under polls like this one.
+        watch(db, ctx, "SHOW FULL PROCESSLIST", |session: &Session| {
+            session.command == "Query"
+                && session
+                    .info
+                    .as_deref()
+                    .is_some_and(|info| info.ends_with("/* quickstart */"))
+        })
         .await
     }
 }
 
-/// How long until the server's view (`counting`) shows nothing tagged `quickstart`.
+/// A row of MariaDB's `SHOW FULL PROCESSLIST`, by column name.
+#[cfg(feature = "mysql")]
+#[derive(tethered::FromRow)]
+struct Session {
+    #[tethered(rename = "Command")]
+    command: String,
+    #[tethered(rename = "Info")]
+    info: Option<String>,
+}
+
+/// How long until none of the sessions the server lists (`sessions`, one `R` each) is
+/// `running` the statement tagged `quickstart`.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-async fn watch<D: Driver>(db: &Pool<D>, ctx: &Ctx, counting: &'static str) -> Result<Duration> {
+async fn watch<D: Driver, R: FromRow<RowOf<D>> + Send>(
+    db: &Pool<D>,
+    ctx: &Ctx,
+    sessions: &'static str,
+    running: fn(&R) -> bool,
+) -> Result<Duration> {
     let started = Instant::now();
     let watching = ctx.with_timeout(Duration::from_secs(5));
-    loop {
-        let (running,): (i64,) = db.fetch_one(&watching, counting).await?;
-        if running == 0 {
-            return Ok(started.elapsed());
-        }
-    }
+    while db
+        .fetch_all::<R>(&watching, sessions)
+        .await?
+        .iter()
+        .any(running)
+    {}
+    Ok(started.elapsed())
 }
 
 /// The tour itself, the same on every backend.

@@ -40,9 +40,10 @@
 pub use tethered_core::{
     BoxError, BoxFuture, Cause, Column, ColumnInfo, ColumnRef, Comparable, Ctx, DatabaseError,
     DatabaseErrorKind, Decodes, DecodesChrono, DecodesDecimal, DecodesJson, DecodesTime,
-    DecodesUuid, Driver, Enum, Error, Executed, Executor, Fetch, Field, Filter, FromRow, IntoSql,
-    Keyed, MAX_TRANSACTION_ATTEMPTS, Model, Ordering, Pool, PoolConnection, PoolOptions,
-    PoolStatus, Result, Row, RowOf, RowStream, SCOPE_ENDED, Scope, Select, Sql, StatementOutcome,
+    DecodesUuid, Driver, Endpoint, Enum, Error, Executed, Executor, Fetch, Field, Filter, FromRow,
+    InFlightStatement, IntoSql, Keyed, LiveScopes, MAX_REQUEST_ID_LEN, MAX_TRANSACTION_ATTEMPTS,
+    Model, Ordering, Pool, PoolConnection, PoolOptions, PoolStatus, RequestId, Result, Row, RowOf,
+    RowStream, SCOPE_ENDED, STATEMENT_TARGET, Scope, Select, Sql, StatementOutcome, StatementState,
     Task, Transaction, sea_query,
 };
 

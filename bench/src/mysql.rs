@@ -1,4 +1,4 @@
-//! MySQL/MariaDB: its dialect, its contestants, and `information_schema.PROCESSLIST`.
+//! MySQL/MariaDB: its dialect, its contestants, and `SHOW FULL PROCESSLIST`.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -29,17 +29,16 @@ impl Observer for MyObserver {
     }
 
     async fn running(&mut self, marker: &str) -> Result<u64> {
-        // As text, never prepared (MariaDB 10.11 has crashed freeing the temporary table of
-        // a prepared PROCESSLIST query), the marker split so this text never holds it whole.
-        let (head, tail) = marker.split_at(marker.len() / 2);
-        let count: Option<u64> = self
-            .conn
-            .query_first(format!(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() \
-                 AND COMMAND <> 'Sleep' AND INFO LIKE CONCAT('%', '{head}', '{tail}', '%')"
-            ))
-            .await?;
-        Ok(count.unwrap_or(0))
+        // `SHOW PROCESSLIST`, not `information_schema.PROCESSLIST`: MariaDB 10.11.19 has
+        // crashed (signal 11 in `ha_maria::drop_table`, freeing the internal temporary
+        // table such a query fills) under polls like these.
+        let processes: Vec<mysql_async::Row> = self.conn.query("SHOW FULL PROCESSLIST").await?;
+        let running = processes.iter().filter(|process| {
+            let command = process.get_opt::<String, _>(4).and_then(|value| value.ok());
+            let info = process.get_opt::<String, _>(7).and_then(|value| value.ok());
+            command.as_deref() != Some("Sleep") && info.is_some_and(|info| info.contains(marker))
+        });
+        Ok(running.count() as u64)
     }
 
     async fn statements_prepared(&mut self) -> Result<Option<u64>> {

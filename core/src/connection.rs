@@ -1,14 +1,18 @@
 //! A connection checked out of the pool, and every statement run on it under a context.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use crate::cause::Cause;
 use crate::ctx::Ctx;
 use crate::driver::{BoxFuture, Connection, Driver};
 use crate::error::{DatabaseErrorKind, Error, Result, StatementOutcome};
+use crate::observe::{Observer, OnBoard, Watch};
 use crate::pool::Pooled;
 use crate::protocol::{Flight, StopReport, server_stop};
 use crate::transaction::Transaction;
@@ -18,6 +22,8 @@ use crate::transaction::Transaction;
 /// first).
 pub struct PoolConnection<D: Driver> {
     slot: Slot<D>,
+    /// Its pool's: where its statements are described.
+    observer: Arc<Observer>,
     cancel_grace: Duration,
     /// How long a caller waits for a stop to settle; `None`: until it has (it settles
     /// within the cancel grace).
@@ -43,11 +49,13 @@ impl<D: Driver> PoolConnection<D> {
     /// `cancel_grace` and `stop_wait` are the pool's ([`PoolOptions`](crate::PoolOptions)).
     pub(crate) fn new(
         object: Pooled<D>,
+        observer: Arc<Observer>,
         cancel_grace: Duration,
         stop_wait: Duration,
     ) -> PoolConnection<D> {
         PoolConnection {
             slot: Slot::Ready(object),
+            observer,
             cancel_grace,
             stop_wait: (stop_wait < cancel_grace).then_some(stop_wait),
         }
@@ -80,7 +88,8 @@ impl<D: Driver> PoolConnection<D> {
     {
         self.fly(
             ctx,
-            |mut object| async move {
+            NoText,
+            |mut object, NoText| async move {
                 let result = operation(object.connection()).await;
                 (object, result)
             },
@@ -89,33 +98,72 @@ impl<D: Driver> PoolConnection<D> {
         .await
     }
 
-    /// [`PoolConnection::run`], given how to build the statement's landing: a future that
-    /// owns the connection while the statement runs and gives it back with the result.
+    /// [`PoolConnection::run`] for `statement`, given how to build its landing: a future
+    /// that owns the connection (and the statement) while the statement runs and gives the
+    /// connection back with the result. The statement is watched (its span, metrics, the
+    /// in-flight board) from start to end, described by its text.
     ///
     /// `abandon` is called when `ctx` ends first, just before the statement goes to the stop
     /// task: whoever waited for the statement's output has let go of it (a stream's reader
     /// takes no more rows), and the landing must be told, to read on to the statement's end
     /// without anyone's help.
-    pub(crate) async fn fly<T, L>(
+    pub(crate) async fn fly<T, S, L>(
         &mut self,
         ctx: &Ctx,
-        landing: impl FnOnce(Pooled<D>) -> L,
+        statement: S,
+        landing: impl FnOnce(Pooled<D>, S) -> L,
         abandon: impl FnOnce(),
     ) -> Result<T>
     where
         T: Send + 'static,
+        S: StatementText,
+        L: Future<Output = (Pooled<D>, Result<T>)> + Send + 'static,
+    {
+        let watch = self.observer.watch(ctx, statement.text());
+        let mut stop_waited = None;
+        let result = self
+            .fly_watched(ctx, statement, &watch, &mut stop_waited, landing, abandon)
+            .await;
+        self.observer
+            .finish(&watch, result.as_ref().err(), stop_waited);
+        result
+    }
+
+    /// [`PoolConnection::fly`] under `watch`; `stop_waited` is set to how long the caller
+    /// waited for a stop to settle, if it asked for one.
+    async fn fly_watched<T, S, L>(
+        &mut self,
+        ctx: &Ctx,
+        statement: S,
+        watch: &Watch,
+        stop_waited: &mut Option<Duration>,
+        landing: impl FnOnce(Pooled<D>, S) -> L,
+        abandon: impl FnOnce(),
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        S: StatementText,
         L: Future<Output = (Pooled<D>, Result<T>)> + Send + 'static,
     {
         ctx.check()?;
         let mut object = self.take(ctx).await?;
+        let on_board = OnBoard::new(
+            &self.observer,
+            object.place(),
+            ctx,
+            statement.text().unwrap_or(""),
+            watch.started(),
+        );
         let canceller = object.connection().canceller();
         // In flight: dropped before it lands, the connection is closed.
         object.set_reusable(false);
         let mut flight = Flight::new(
             &mut self.slot,
-            landing(object),
+            landing(object, statement).instrument(watch.span.clone()),
             canceller,
             self.cancel_grace,
+            on_board,
+            watch.span.clone(),
         );
         tokio::select! {
             biased;
@@ -133,14 +181,16 @@ impl<D: Driver> PoolConnection<D> {
             }
             cause = ctx.done() => {
                 abandon();
-                flight.abort();
+                flight.abort(Some(&cause));
                 drop(flight);
+                let asked = Instant::now();
                 // The stop stays in the slot if it outlasts the wait: the next statement
                 // on this connection waits for it, a statement on the pool takes another.
                 let settled = match self.stop_wait {
                     Some(wait) => tokio::time::timeout(wait, self.await_stop()).await,
                     None => Ok(self.await_stop().await),
                 };
+                *stop_waited = Some(asked.elapsed());
                 let outcome = settled.unwrap_or(Ok(StatementOutcome::Stopping))?;
                 Err(Error::Canceled { cause, outcome })
             }
@@ -215,6 +265,27 @@ impl<D: Driver> PoolConnection<D> {
                 Ok(StatementOutcome::Unknown)
             }
         }
+    }
+}
+
+/// What a statement flown by [`PoolConnection::fly`] is, for those who watch it.
+pub(crate) trait StatementText: Send + 'static {
+    /// Its SQL text (placeholders, never values); `None` for an operation without one.
+    fn text(&self) -> Option<&str>;
+}
+
+impl StatementText for crate::sql::Sql {
+    fn text(&self) -> Option<&str> {
+        Some(crate::sql::Sql::text(self))
+    }
+}
+
+/// An operation without a statement text of its own ([`PoolConnection::run`]).
+struct NoText;
+
+impl StatementText for NoText {
+    fn text(&self) -> Option<&str> {
+        None
     }
 }
 

@@ -13,7 +13,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -52,6 +52,66 @@ struct Node {
     reported: OnceLock<Cause>,
     value: Option<Box<dyn Any + Send + Sync>>,
     live_children: AtomicUsize,
+    /// The root's book of live scopes, shared by every node under it.
+    scopes: Arc<ScopeBook>,
+    /// This node's entry in the book, if it is a scope.
+    entry: Option<usize>,
+}
+
+/// The scopes alive under one root, each with when it was made: what
+/// [`Ctx::live_scopes`] reads.
+#[derive(Default)]
+struct ScopeBook {
+    born: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    /// When each live scope was made; `None` where one has gone.
+    born: Vec<Option<Instant>>,
+    /// The places of scopes that have gone, for the next.
+    free: Vec<usize>,
+    live: usize,
+}
+
+impl ScopeBook {
+    fn entries(&self) -> MutexGuard<'_, Entries> {
+        self.born.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn enter(&self, born: Instant) -> usize {
+        let mut entries = self.entries();
+        entries.live += 1;
+        match entries.free.pop() {
+            Some(place) => {
+                entries.born[place] = Some(born);
+                place
+            }
+            None => {
+                entries.born.push(Some(born));
+                entries.born.len() - 1
+            }
+        }
+    }
+
+    fn leave(&self, place: usize) {
+        let mut entries = self.entries();
+        entries.live -= 1;
+        entries.born[place] = None;
+        entries.free.push(place);
+    }
+}
+
+/// How many scopes are alive under a root, and how old the oldest is: a scope held far
+/// longer than its request lives (a context kept in a cache, a task that never ended) shows
+/// here. See [`Ctx::live_scopes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveScopes {
+    /// Scopes derived under the root whose contexts are still held somewhere (a scope's
+    /// context lives on after the scope ends while a clone of it is held).
+    pub count: usize,
+    /// How long ago the oldest of them was made.
+    pub oldest_age: Option<Duration>,
 }
 
 enum Child {
@@ -67,6 +127,8 @@ struct CancelRecord {
 impl Node {
     fn root(values_of: Option<Arc<Node>>) -> Node {
         Node {
+            scopes: Arc::default(),
+            entry: None,
             parent: None,
             values_of,
             token: CancellationToken::new(),
@@ -86,6 +148,7 @@ impl Node {
             Child::Scope { deadline } => (parent.token.child_token(), deadline, None, true),
             Child::Value(value) => (parent.token.clone(), None, Some(value), parent.cancellable),
         };
+        let entry = value.is_none().then(|| parent.scopes.enter(Instant::now()));
         parent.live_children.fetch_add(1, Ordering::Relaxed);
         Node {
             parent: Some(Arc::clone(parent)),
@@ -97,6 +160,8 @@ impl Node {
             reported: OnceLock::new(),
             value,
             live_children: AtomicUsize::new(0),
+            scopes: Arc::clone(&parent.scopes),
+            entry,
         }
     }
 
@@ -118,6 +183,9 @@ impl Drop for Node {
     fn drop(&mut self) {
         if let Some(parent) = &self.parent {
             parent.live_children.fetch_sub(1, Ordering::Relaxed);
+        }
+        if let Some(entry) = self.entry {
+            self.scopes.leave(entry);
         }
     }
 }
@@ -331,6 +399,32 @@ impl Ctx {
     /// every derived context unregisters when its last handle is dropped.
     pub fn live_children(&self) -> usize {
         self.node.live_children.load(Ordering::Relaxed)
+    }
+
+    /// How many scopes are alive under this context's root (the whole tree, this one
+    /// included if it is a scope's), and the oldest one's age. Cheap enough to ask on every
+    /// scrape: one lock, and a pass over the live scopes. A detached context
+    /// ([`Ctx::without_cancel`]) is a root of its own.
+    ///
+    /// ```
+    /// use tethered_core::Ctx;
+    ///
+    /// let root = Ctx::background();
+    /// let request = root.child();
+    /// let held = request.ctx().clone();
+    /// drop(request); // ended, but its context is still held
+    /// assert_eq!(root.live_scopes().count, 1);
+    /// drop(held);
+    /// assert_eq!(root.live_scopes().count, 0);
+    /// ```
+    pub fn live_scopes(&self) -> LiveScopes {
+        let now = Instant::now();
+        let entries = self.node.scopes.entries();
+        let oldest = entries.born.iter().flatten().min();
+        LiveScopes {
+            count: entries.live,
+            oldest_age: oldest.map(|born| now.saturating_duration_since(*born)),
+        }
     }
 }
 

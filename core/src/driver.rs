@@ -12,6 +12,7 @@ use sea_query::{QueryBuilder, SchemaBuilder, Values};
 
 use crate::ctx::Ctx;
 use crate::error::Result;
+use crate::observe::Endpoint;
 use crate::row::Row;
 
 /// A boxed, sendable future borrowing for `'a`.
@@ -47,6 +48,13 @@ pub trait Driver: Send + Sync + 'static {
     /// servers or addresses bounds each attempt by the time `ctx` has left, so one that
     /// does not answer is not waited for past it.
     fn connect(&self, ctx: &Ctx) -> impl Future<Output = Result<Self::Connection>> + Send;
+
+    /// Where this driver's statements go, for their spans and metrics: read once, when a
+    /// pool is made. Backends name their system and what they know of the server; the
+    /// default is the conventions' `other_sql` with nothing else.
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::new("other_sql")
+    }
 }
 
 /// One open connection to the server, used by one statement at a time.

@@ -279,13 +279,16 @@ struct Execute;
 impl<D: Driver> Statement<D> for Execute {
     type Output = Executed;
 
-    fn run<'c>(
+    async fn run<'c>(
         &'c self,
         connection: &'c mut D::Connection,
         ctx: &'c Ctx,
         sql: &'c Sql,
-    ) -> impl Future<Output = Result<Executed>> + Send + 'c {
-        connection.execute(ctx, sql.text(), sql.values())
+    ) -> Result<Executed> {
+        let executed = connection.execute(ctx, sql.text(), sql.values()).await?;
+        // The landing runs in the statement's span.
+        tracing::Span::current().record("tethered.rows_affected", executed.rows_affected);
+        Ok(executed)
     }
 }
 
@@ -326,7 +329,8 @@ impl<D: Driver> PoolConnection<D> {
         let landing = statement.clone();
         self.fly(
             ctx,
-            |mut object| async move {
+            sql,
+            |mut object, sql| async move {
                 let result = landing.run(object.connection(), &statement_ctx, &sql).await;
                 let sent = match result {
                     Ok(output) => Ok(Sent::Done(output)),

@@ -11,8 +11,10 @@ mod driver;
 mod error;
 mod executor;
 mod model;
+mod observe;
 mod pool;
 mod protocol;
+mod request_id;
 mod retry;
 mod row;
 pub mod server_deadline;
@@ -24,7 +26,7 @@ mod types;
 
 pub use cause::Cause;
 pub use connection::PoolConnection;
-pub use ctx::{Ctx, SCOPE_ENDED, Scope};
+pub use ctx::{Ctx, LiveScopes, SCOPE_ENDED, Scope};
 pub use driver::{BoxFuture, Canceller, Connection, Driver, Executed};
 pub use error::{BoxError, DatabaseError, DatabaseErrorKind, Error, Result, StatementOutcome};
 pub use executor::{Executor, RowOf};
@@ -32,7 +34,9 @@ pub use model::{
     Column, ColumnInfo, Comparable, Field, Filter, Keyed, Model, Ordering, Select, field_from_row,
     field_value,
 };
+pub use observe::{Endpoint, InFlightStatement, STATEMENT_TARGET, StatementState};
 pub use pool::{Pool, PoolOptions, PoolStatus};
+pub use request_id::{MAX_REQUEST_ID_LEN, RequestId};
 pub use retry::MAX_TRANSACTION_ATTEMPTS;
 pub use row::{
     ColumnRef, Decodes, DecodesChrono, DecodesDecimal, DecodesJson, DecodesTime, DecodesUuid,

@@ -18,10 +18,13 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout_at};
+use tracing::{Instrument as _, Span};
 
+use crate::cause::Cause;
 use crate::connection::Slot;
 use crate::driver::{Canceller as _, Connection, Driver};
 use crate::error::{DatabaseErrorKind, Error, Result, StatementOutcome};
+use crate::observe::OnBoard;
 use crate::pool::Pooled;
 
 /// How a stop ended: what the caller is told, and the connection if it is clean.
@@ -47,9 +50,13 @@ where
 }
 
 struct InAir<D: Driver, L> {
+    // First: off the board before the landing drops and gives its connection back.
+    on_board: OnBoard,
     landing: Pin<Box<L>>,
     canceller: Canceller<D>,
     grace: Duration,
+    /// The statement's span, which a stop's span follows from.
+    span: Span,
 }
 
 impl<'s, D, T, L> Flight<'s, D, T, L>
@@ -59,19 +66,24 @@ where
     L: Future<Output = (Pooled<D>, Result<T>)> + Send + 'static,
 {
     /// `landing` runs the statement and gives back its connection; `slot` is where the
-    /// connection goes once the statement has ended.
+    /// connection goes once the statement has ended. The statement stays `on_board` until
+    /// it has ended, and a stop's span follows from its `span`.
     pub(crate) fn new(
         slot: &'s mut Slot<D>,
         landing: L,
         canceller: Canceller<D>,
         grace: Duration,
+        on_board: OnBoard,
+        span: Span,
     ) -> Flight<'s, D, T, L> {
         Flight {
             slot,
             in_air: Some(InAir {
+                on_board,
                 landing: Box::pin(landing),
                 canceller,
                 grace,
+                span,
             }),
             output: PhantomData,
         }
@@ -90,8 +102,9 @@ where
         *self.slot = slot;
     }
 
-    /// Hands the statement to a task that stops it; the slot waits for its report.
-    pub(crate) fn abort(&mut self) {
+    /// Hands the statement to a task that stops it; the slot waits for its report. `cause`
+    /// is why its context ended; `None`: its future was dropped.
+    pub(crate) fn abort(&mut self, cause: Option<&Cause>) {
         let Some(in_air) = self.in_air.take() else {
             return;
         };
@@ -102,8 +115,26 @@ where
         };
         let (report, stopping) = oneshot::channel();
         *self.slot = Slot::Stopping(stopping);
+        let cause = cause.cloned();
         runtime.spawn(async move {
-            let stopped = stop(in_air.landing, &in_air.canceller, in_air.grace).await;
+            let InAir {
+                on_board,
+                landing,
+                canceller,
+                grace,
+                span,
+            } = in_air;
+            on_board.stopping();
+            let observer = on_board.observer();
+            let stop_span = observer.stop_span(&span, cause.as_ref());
+            let began = Instant::now();
+            let stopped = stop(landing, &canceller, grace)
+                .instrument(stop_span.clone())
+                .await;
+            let outcome = stopped.outcome.as_ref().ok().copied();
+            let kept = stopped.object.is_some();
+            observer.stopped(&stop_span, cause.as_ref(), outcome, kept, began.elapsed());
+            drop(on_board);
             // Nobody waiting: a clean connection goes back to the pool as it drops.
             let _ = report.send(stopped);
         });
@@ -117,7 +148,7 @@ where
     L: Future<Output = (Pooled<D>, Result<T>)> + Send + 'static,
 {
     fn drop(&mut self) {
-        self.abort();
+        self.abort(None);
     }
 }
 

@@ -247,8 +247,14 @@ impl<D: Driver> Pour<D> {
     ) -> Result<()> {
         let mut rows = pin!(connection.fetch_stream(ctx, sql.text(), sql.values()));
         let mut read = true;
-        while let Some(row) = rows.next().await {
-            let row = row?;
+        let mut returned: u64 = 0;
+        let ended = loop {
+            let row = match rows.next().await {
+                None => break Ok(()),
+                Some(Err(error)) => break Err(error),
+                Some(Ok(row)) => row,
+            };
+            returned += 1;
             if read {
                 read = self.mailbox.deliver(row).await;
             } else {
@@ -258,8 +264,10 @@ impl<D: Driver> Pour<D> {
                 // that is spent the landing yields.
                 tokio::task::consume_budget().await;
             }
-        }
-        Ok(())
+        };
+        // The landing runs in the statement's span.
+        tracing::Span::current().record("db.response.returned_rows", returned);
+        ended
     }
 
     /// Tells the landing nobody reads anymore: it discards the rest of the rows.

@@ -12,12 +12,13 @@
 //! services and tests running at once never share or drop each other's rows, and
 //! [`Repository::remove`] leaves the machine as it found it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::{Deserialize, Serialize};
 use tethered::PoolOptions;
 use tethered::axum::{HttpError, RequestCtx, RequestCtxLayer, RequestId};
@@ -131,16 +132,97 @@ impl Repository {
             });
         self.db.sleep(ctx, secs, &label).await
     }
+
+    /// The statements running on the repository's pool, or being stopped.
+    pub fn in_flight(&self) -> Vec<tethered::InFlightStatement> {
+        on_pool!(&self.db, pool => pool.in_flight())
+    }
 }
 
-/// The service's routes, each request under a context from `layer`.
+/// The process's Prometheus recorder, installed on first use: tethered's metrics (and any
+/// other crate's) go to it, and `/metrics` renders it.
+pub fn metrics() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        // Buckets, so durations are exported as histograms rather than summaries.
+        const SECONDS: [f64; 12] = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
+        ];
+        PrometheusBuilder::new()
+            .set_buckets(&SECONDS)
+            .expect("non-empty buckets")
+            .install_recorder()
+            .expect("no other metrics recorder is installed in this process")
+    })
+}
+
+/// The service's routes, each request under a context from `layer` but `/metrics`, which
+/// reaches no database. Installs the metrics recorder ([`metrics`]).
 pub fn router(repository: Arc<Repository>, layer: RequestCtxLayer) -> Router {
+    metrics();
     Router::new()
         .route("/users", axum::routing::post(add_user))
         .route("/users/{id}", get(user))
         .route("/slow", get(slow))
+        .route("/debug/in-flight", get(in_flight))
         .with_state(repository)
         .layer(layer)
+        .route("/metrics", get(prometheus))
+}
+
+/// `GET /metrics`: every metric, in Prometheus's text format.
+async fn prometheus() -> String {
+    let handle = metrics();
+    handle.run_upkeep();
+    handle.render()
+}
+
+/// One statement of `GET /debug/in-flight`.
+#[derive(Serialize)]
+struct InFlight {
+    summary: String,
+    text: String,
+    state: &'static str,
+    age_ms: f64,
+    deadline_remaining_ms: Option<f64>,
+    request_id: Option<String>,
+}
+
+/// `GET /debug/in-flight`.
+#[derive(Serialize)]
+struct Board {
+    /// The requests' scopes alive (this one's included), and the oldest one's age: a
+    /// request context held long after its response shows here.
+    live_scopes: usize,
+    oldest_scope_age_ms: Option<f64>,
+    statements: Vec<InFlight>,
+}
+
+/// `GET /debug/in-flight`: every statement running on the pool, or being stopped, oldest
+/// first, as JSON (what it is, for how long, its deadline and its request), and the
+/// requests' scopes alive.
+async fn in_flight(
+    RequestCtx(ctx): RequestCtx,
+    State(repository): State<Arc<Repository>>,
+) -> Json<Board> {
+    let ms = |duration: std::time::Duration| duration.as_secs_f64() * 1000.0;
+    let statements = repository
+        .in_flight()
+        .into_iter()
+        .map(|statement| InFlight {
+            summary: statement.summary,
+            text: statement.text,
+            state: statement.state.as_str(),
+            age_ms: ms(statement.age),
+            deadline_remaining_ms: statement.deadline_remaining.map(ms),
+            request_id: statement.request_id.map(|id| id.to_string()),
+        });
+    let scopes = ctx.live_scopes();
+    Json(Board {
+        live_scopes: scopes.count,
+        oldest_scope_age_ms: scopes.oldest_age.map(ms),
+        statements: statements.collect(),
+    })
 }
 
 /// `GET /users/{id}`: the user as JSON, or 404.

@@ -10,6 +10,12 @@
 //! curl 'localhost:3000/slow?secs=10'                            # Ctrl-C it: the sleep stops
 //! ```
 //!
+//! The operator's view: `curl localhost:3000/metrics` (Prometheus text: statement durations,
+//! deadlines left at each statement, cancels by cause and outcome, the pool) and
+//! `curl localhost:3000/debug/in-flight` (every statement running or being stopped, as
+//! JSON). Logs go to stderr through tracing-subscriber: `RUST_LOG=tethered::statement=debug`
+//! shows a span per statement, and slow or uncertain ones are logged at `WARN` by default.
+//!
 //! Options: `--backend sqlite|postgres|mysql` (default sqlite: embedded, nothing to start),
 //! `--addr 127.0.0.1:PORT` (default 127.0.0.1:3000). The servers' URLs come from
 //! `TETHERED_POSTGRES_URL` and `TETHERED_MYSQL_URL` (`scripts/ensure-databases` starts
@@ -61,6 +67,13 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let options = match cli::options("http_service", USAGE, parse_options) {
         Ok(options) => options,
         Err(exit) => return exit,
@@ -114,7 +127,8 @@ async fn run(root: &Ctx, options: &Options, repository: Arc<Repository>) -> Resu
     let serving = root.child();
     let app = app::router(repository, RequestCtxLayer::new(serving.ctx().clone()));
     println!(
-        "http_service ready on http://{addr} (backend {}): GET /users/1, POST /users, GET /slow?secs=N",
+        "http_service ready on http://{addr} (backend {}): GET /users/1, POST /users, \
+         GET /slow?secs=N, GET /metrics, GET /debug/in-flight",
         options.backend.name()
     );
     axum::serve(listener, app)

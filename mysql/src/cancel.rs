@@ -161,17 +161,20 @@ impl KillLines {
     async fn kill_beside(&self, connection_id: u32, server: &ServerIdentity) -> Result<()> {
         let mut line = self.line_to(server).await?;
         let kill = format!("KILL QUERY {connection_id}");
-        // In the text protocol, never prepared: MariaDB 10.11 has crashed freeing the
-        // temporary table of a prepared `information_schema.PROCESSLIST` query.
-        let on_the_server: Option<i64> = line
+        // `SHOW PROCESSLIST`, not `information_schema.PROCESSLIST`: MariaDB 10.11.19 has
+        // crashed (signal 11 in `ha_maria::drop_table`, freeing the internal temporary table
+        // such a query fills), prepared and as text alike. `SHOW` sends its rows without one.
+        let processes: Vec<mysql_async::Row> = line
             .conn
-            .query_first(format!(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
-                 WHERE COMMAND = 'Query' AND INFO = '{kill}' AND ID <> CONNECTION_ID()"
-            ))
+            .query("SHOW FULL PROCESSLIST")
             .await
             .map_err(kill_error)?;
-        let killed = if on_the_server.unwrap_or(0) > 0 {
+        let on_the_server = processes.iter().any(|process| {
+            let command = process.get_opt::<String, _>(4).and_then(|value| value.ok());
+            let info = process.get_opt::<String, _>(7).and_then(|value| value.ok());
+            command.as_deref() == Some("Query") && info.as_deref() == Some(kill.as_str())
+        });
+        let killed = if on_the_server {
             Ok(())
         } else {
             line.conn.query_drop(&kill).await

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
-use tethered_core::{Ctx, Driver, Error, Pool, PoolOptions, Result};
+use tethered_core::{Ctx, Driver, Endpoint, Error, Pool, PoolOptions, Result};
 
 use crate::cancel::{KillLines, ServerIdentity};
 use crate::connection::MyConnection;
@@ -104,6 +104,18 @@ impl Driver for MySql {
     // A kill reaching a COMMIT in the binary log's group commit is not documented to roll
     // it back.
     const STOPPED_COMMIT_ROLLS_BACK: bool = false;
+
+    /// `mysql` (MariaDB speaks it too; the flavour is only known per connection), the
+    /// database, host and port.
+    fn endpoint(&self) -> Endpoint {
+        let opts = &self.opts;
+        Endpoint {
+            namespace: opts.db_name().map(Into::into),
+            address: Some(opts.ip_or_hostname().into()),
+            port: Some(opts.tcp_port()),
+            ..Endpoint::new("mysql")
+        }
+    }
 
     async fn connect(&self, _: &Ctx) -> Result<MyConnection> {
         let mut conn = Conn::new(self.opts.clone()).await.map_err(connect_error)?;

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use tethered_core::{Ctx, Driver, Error, Pool, PoolOptions, Result};
+use tethered_core::{Ctx, Driver, Endpoint, Error, Pool, PoolOptions, Result};
+use tokio_postgres::config::Host;
 use tokio_postgres::{Config, NoTls};
 
 use crate::connection::PgConnection;
@@ -96,5 +97,21 @@ impl<T: PgTls> Driver for Postgres<T> {
         let (client, cancel_target) =
             hosts::connect(&self.config, &self.tls, ctx.remaining()).await?;
         Ok(PgConnection::new(client, self.tls.clone(), cancel_target))
+    }
+
+    /// `postgresql`, the database, and the first host and port of the configuration (of
+    /// several, the one connected to may be another).
+    fn endpoint(&self) -> Endpoint {
+        let config = &self.config;
+        let address = config.get_hosts().first().map(|host| match host {
+            Host::Tcp(name) => name.as_str().into(),
+            Host::Unix(path) => path.to_string_lossy().into(),
+        });
+        Endpoint {
+            namespace: config.get_dbname().map(Into::into),
+            address,
+            port: config.get_ports().first().copied().or(Some(5432)),
+            ..Endpoint::new("postgresql")
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::OpenFlags;
 use rusqlite::functions::FunctionFlags;
-use tethered_core::{Ctx, Driver, Error, Pool, PoolOptions, Result};
+use tethered_core::{Ctx, Driver, Endpoint, Error, Pool, PoolOptions, Result};
 use tokio::sync::oneshot;
 
 use crate::cancel::{Gate, PROGRESS_OPS};
@@ -267,6 +267,18 @@ impl Driver for Sqlite {
     // An interrupted COMMIT may leave the transaction open (it is then rolled back by the
     // ROLLBACK that follows) or have committed; it is not documented to roll back.
     const STOPPED_COMMIT_ROLLS_BACK: bool = false;
+
+    /// `sqlite`, and the database file's path (or the in-memory database's name).
+    fn endpoint(&self) -> Endpoint {
+        let namespace = match &self.target {
+            Target::File { path, .. } => path.to_string_lossy().into(),
+            Target::Memory { uri, .. } => uri.as_str().into(),
+        };
+        Endpoint {
+            namespace: Some(namespace),
+            ..Endpoint::new("sqlite")
+        }
+    }
 
     async fn connect(&self, _: &Ctx) -> Result<SqliteConnection> {
         let driver = self.clone();

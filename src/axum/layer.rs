@@ -15,7 +15,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::deadline_headers::requested_timeout;
-use super::request_id::{RequestId, X_REQUEST_ID};
+use super::request_id::{RequestId, X_REQUEST_ID, from_headers, header_value};
 use super::trace_context::TraceContext;
 use crate::{Ctx, Scope};
 
@@ -96,7 +96,7 @@ impl RequestCtxLayer {
             timeout -= self.grpc_reply_margin.min(timeout / 4);
         }
         let scope = self.root.with_timeout(timeout);
-        let request_id = RequestId::from_headers(headers).unwrap_or_else(RequestId::generate);
+        let request_id = from_headers(headers).unwrap_or_else(RequestId::generate);
         (scope, request_id, TraceContext::from_headers(headers))
     }
 }
@@ -173,7 +173,7 @@ where
         // Ends the context normally: the handler is done with it.
         drop(self.scope.take());
         if let Ok(response) = &mut output
-            && let Some(value) = self.request_id.header_value()
+            && let Some(value) = header_value(&self.request_id)
         {
             response.headers_mut().entry(X_REQUEST_ID).or_insert(value);
         }

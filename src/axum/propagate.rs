@@ -4,7 +4,7 @@
 use http::HeaderMap;
 
 use super::deadline_headers::propagate_deadline;
-use super::request_id::{RequestId, X_REQUEST_ID};
+use super::request_id::{RequestId, X_REQUEST_ID, header_value};
 use super::trace_context::{TRACEPARENT, TraceContext};
 use crate::Ctx;
 
@@ -31,7 +31,7 @@ pub fn propagate_context(ctx: &Ctx, headers: &mut HeaderMap) {
         Some(trace) => headers.insert(TRACEPARENT, trace.header_value()),
         None => headers.remove(TRACEPARENT),
     };
-    match ctx.value::<RequestId>().and_then(RequestId::header_value) {
+    match ctx.value::<RequestId>().and_then(header_value) {
         Some(id) => headers.insert(X_REQUEST_ID, id),
         None => headers.remove(X_REQUEST_ID),
     };

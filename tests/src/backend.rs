@@ -43,6 +43,9 @@ pub trait Backend: Send + Sync + 'static {
     /// The server's sleep function, taking seconds.
     const SLEEP: &'static str;
 
+    /// The OpenTelemetry conventions' `db.system.name` of the backend.
+    const SYSTEM_NAME: &'static str;
+
     /// The `n`th placeholder (from 1) in raw SQL.
     fn placeholder(n: usize) -> String;
 
@@ -58,22 +61,17 @@ pub trait Backend: Send + Sync + 'static {
     /// A statement setting the session's own statement time limit, which tethered manages.
     const SET_SESSION_TIME_LIMIT: &'static str;
 
-    /// A query counting the statements the server is running whose text contains the
-    /// bound pattern (`%marker%`), excluding its own.
-    const RUNNING: &'static str;
-
-    /// A query listing the sessions (as `u64`) that run a statement whose text contains the
-    /// bound pattern, excluding its own.
-    const RUNNING_SESSIONS: &'static str;
+    /// The server's own view of the statements whose text holds `marker`, read through
+    /// `observer` under `ctx` (never counting the observer's own statement).
+    fn view(
+        observer: &Pool<Self::Driver>,
+        ctx: &Ctx,
+        marker: &str,
+    ) -> impl Future<Output = tethered::Result<View>> + Send;
 
     /// How long after a context's deadline the server's own limit fires, at least (the
     /// backend's `SERVER_LIMIT_MARGIN`; the limit is then rounded up).
     const SERVER_LIMIT_MARGIN: Duration;
-
-    /// A query describing, in one line of text (or NULL), the statements whose text
-    /// contains the bound pattern, excluding its own: session, state and age, for a
-    /// failure's note.
-    const DESCRIBE_RUNNING: &'static str;
 
     /// A statement that stops the statement session `id` runs, from another session.
     fn stop_statement(id: u64) -> String;
@@ -96,8 +94,13 @@ pub trait Backend: Send + Sync + 'static {
     /// only.
     const EXPIRE_WHEN_IDLE_FOR_A_SECOND: &'static str;
 
-    /// A query counting the server's sessions whose id is the bound `i64`.
-    const SESSION_EXISTS: &'static str;
+    /// Whether the server has a session with id `session`, by its own view, read through
+    /// `observer` under `ctx`.
+    fn session_exists(
+        observer: &Pool<Self::Driver>,
+        ctx: &Ctx,
+        session: u64,
+    ) -> impl Future<Output = tethered::Result<bool>> + Send;
 
     /// What follows `CREATE TABLE (...)` for a table with foreign keys and row locks
     /// (MariaDB: InnoDB, said rather than left to the server's default engine).
@@ -191,8 +194,15 @@ impl Backend for Postgres {
 
     const THROWAWAY: Kind = Kind::Postgres;
     const EXPIRE_WHEN_IDLE_FOR_A_SECOND: &'static str = "SET idle_session_timeout = 1000";
-    const SESSION_EXISTS: &'static str =
-        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int8";
+    async fn session_exists(
+        observer: &Pool<PgDriver>,
+        ctx: &Ctx,
+        session: u64,
+    ) -> tethered::Result<bool> {
+        let query = format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {session}");
+        let (count,): (i64,) = observer.fetch_one(ctx, query).await?;
+        Ok(count > 0)
+    }
     const TABLE_OPTIONS: &'static str = "";
     const SIGNED: &'static str = "BIGINT";
     const SNAPSHOT_ISOLATION: &'static str =
@@ -201,10 +211,21 @@ impl Backend for Postgres {
     const SESSION_IDS_PER_SERVER: bool = false;
 
     const SLEEP: &'static str = "pg_sleep";
+    const SYSTEM_NAME: &'static str = "postgresql";
     const SET_SESSION_TIME_LIMIT: &'static str = "SET statement_timeout = 7000";
     const SESSION_ID: &'static str = "SELECT pg_backend_pid()";
-    const RUNNING: &'static str = "SELECT count(*) FROM pg_stat_activity \
-         WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()";
+    async fn view(observer: &Pool<PgDriver>, ctx: &Ctx, marker: &str) -> tethered::Result<View> {
+        let query = format!(
+            "SELECT pid::int8, state = 'active', concat_ws(' ', pid, state, wait_event_type, \
+             wait_event, round(extract(epoch FROM now() - query_start) * 1000) || ' ms') \
+             FROM pg_stat_activity WHERE query LIKE {} AND pid <> pg_backend_pid()",
+            like_pattern(marker)
+        );
+        let seen: Vec<(u64, Option<bool>, String)> = observer.fetch_all(ctx, query).await?;
+        Ok(View::of(seen.into_iter().map(|(session, active, line)| {
+            (session, active == Some(true), line)
+        })))
+    }
 
     fn placeholder(n: usize) -> String {
         format!("${n}")
@@ -225,13 +246,7 @@ impl Backend for Postgres {
         format!("SELECT generate_series(1::int8, {count}) /* {marker} */")
     }
 
-    const RUNNING_SESSIONS: &'static str = "SELECT pid::int8 FROM pg_stat_activity \
-         WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()";
-
     const SERVER_LIMIT_MARGIN: Duration = tethered::postgres::SERVER_LIMIT_MARGIN;
-    const DESCRIBE_RUNNING: &'static str = "SELECT string_agg(concat_ws(' ', pid, state, \
-         wait_event_type, wait_event, round(extract(epoch FROM now() - query_start) * 1000) \
-         || ' ms'), '; ') FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()";
 
     fn stop_statement(id: u64) -> String {
         format!("SELECT pg_cancel_backend({id})")
@@ -286,8 +301,16 @@ impl Backend for MySql {
 
     const THROWAWAY: Kind = Kind::MariaDb;
     const EXPIRE_WHEN_IDLE_FOR_A_SECOND: &'static str = "SET SESSION wait_timeout = 1";
-    const SESSION_EXISTS: &'static str =
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?";
+    async fn session_exists(
+        observer: &Pool<MyDriver>,
+        ctx: &Ctx,
+        session: u64,
+    ) -> tethered::Result<bool> {
+        Ok(processlist(observer, ctx)
+            .await?
+            .iter()
+            .any(|process| process.0 == session))
+    }
     const TABLE_OPTIONS: &'static str = " ENGINE=InnoDB";
     const SIGNED: &'static str = "SIGNED";
     const SNAPSHOT_ISOLATION: &'static str = "SET SESSION tx_isolation = 'REPEATABLE-READ', \
@@ -296,10 +319,23 @@ impl Backend for MySql {
     const SESSION_IDS_PER_SERVER: bool = true;
 
     const SLEEP: &'static str = "SLEEP";
+    const SYSTEM_NAME: &'static str = "mysql";
     const SET_SESSION_TIME_LIMIT: &'static str = "SET SESSION max_statement_time = 7";
     const SESSION_ID: &'static str = "SELECT CONNECTION_ID()";
-    const RUNNING: &'static str = "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
-         WHERE COMMAND = 'Query' AND INFO LIKE ? AND ID <> CONNECTION_ID()";
+    async fn view(observer: &Pool<MyDriver>, ctx: &Ctx, marker: &str) -> tethered::Result<View> {
+        let processes = processlist(observer, ctx).await?;
+        Ok(View::of(processes.into_iter().filter_map(
+            |(id, _, _, _, command, time, state, info)| {
+                info.filter(|info| info.contains(marker))?;
+                let state = state.unwrap_or_default();
+                Some((
+                    id,
+                    command == "Query",
+                    format!("{id} {command} {state} {time} s"),
+                ))
+            },
+        )))
+    }
 
     fn placeholder(_: usize) -> String {
         "?".to_owned()
@@ -319,13 +355,7 @@ impl Backend for MySql {
         format!("SELECT CAST(seq AS SIGNED) FROM seq_1_to_{count} /* {marker} */")
     }
 
-    const RUNNING_SESSIONS: &'static str = "SELECT ID FROM information_schema.PROCESSLIST \
-         WHERE COMMAND = 'Query' AND INFO LIKE ? AND ID <> CONNECTION_ID()";
-
     const SERVER_LIMIT_MARGIN: Duration = tethered::mysql::SERVER_LIMIT_MARGIN;
-    const DESCRIBE_RUNNING: &'static str = "SELECT GROUP_CONCAT(CONCAT_WS(' ', ID, COMMAND, \
-         STATE, CONCAT(ROUND(TIME_MS), ' ms')) SEPARATOR '; ') \
-         FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID()";
 
     fn stop_statement(id: u64) -> String {
         format!("KILL QUERY {id}")
@@ -392,7 +422,15 @@ impl Backend for Sqlite {
 
     const THROWAWAY: Kind = Kind::Postgres;
     const EXPIRE_WHEN_IDLE_FOR_A_SECOND: &'static str = "SELECT 1";
-    const SESSION_EXISTS: &'static str = "SELECT tethered_session_exists(?)";
+    async fn session_exists(
+        observer: &Pool<SqliteDriver>,
+        ctx: &Ctx,
+        session: u64,
+    ) -> tethered::Result<bool> {
+        let query = format!("SELECT tethered_session_exists({session})");
+        let (count,): (i64,) = observer.fetch_one(ctx, query).await?;
+        Ok(count > 0)
+    }
     const TABLE_OPTIONS: &'static str = "";
     const SIGNED: &'static str = "INTEGER";
     const SNAPSHOT_ISOLATION: &'static str = "SELECT 1";
@@ -401,9 +439,32 @@ impl Backend for Sqlite {
 
     /// tethered-sqlite's own sleep, which a stop or the deadline cuts short.
     const SLEEP: &'static str = "tethered_sleep";
+    const SYSTEM_NAME: &'static str = "sqlite";
     const SET_SESSION_TIME_LIMIT: &'static str = "PRAGMA busy_timeout = 7000";
     const SESSION_ID: &'static str = "SELECT tethered_session()";
-    const RUNNING: &'static str = "SELECT tethered_running(?)";
+    async fn view(
+        observer: &Pool<SqliteDriver>,
+        ctx: &Ctx,
+        marker: &str,
+    ) -> tethered::Result<View> {
+        let pattern = like_pattern(marker);
+        let query = format!(
+            "SELECT tethered_running({pattern}), tethered_running_sessions({pattern}), \
+             tethered_describe({pattern})"
+        );
+        let (running, sessions, description): (i64, String, Option<String>) =
+            observer.fetch_one(ctx, query).await?;
+        let sessions = sessions
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(|id| id.trim().parse().expect("a session id"))
+            .collect();
+        Ok(View {
+            running,
+            sessions,
+            description,
+        })
+    }
 
     fn placeholder(_: usize) -> String {
         "?".to_owned()
@@ -431,10 +492,6 @@ impl Backend for Sqlite {
         format!("SELECT tethered_stop({id})")
     }
 
-    const RUNNING_SESSIONS: &'static str =
-        "SELECT value FROM json_each('[' || tethered_running_sessions(?) || ']')";
-
-    const DESCRIBE_RUNNING: &'static str = "SELECT tethered_describe(?)";
     const SERVER_LIMIT_MARGIN: Duration = tethered::sqlite::LIMIT_MARGIN;
 
     fn series(count: u64, marker: &str) -> String {
@@ -598,23 +655,19 @@ impl<B: Backend> Stage<B> {
     /// [`Stage::running`], or why the server's view could not be read within 5 s.
     pub async fn try_running(&self, marker: &str) -> tethered::Result<i64> {
         let ctx = self.root.with_timeout(Duration::from_secs(5));
-        let query = view_query::<B>(B::RUNNING, marker);
-        let (count,): (i64,) = self.observer.fetch_one(&ctx, query).await?;
-        Ok(count)
+        Ok(B::view(&self.observer, &ctx, marker).await?.running)
     }
 
     /// What the server's view says of the statements carrying `marker` (session, state,
     /// age), for a failure's note; what went wrong if it cannot be read.
     pub async fn describe(&self, marker: &str) -> String {
         let ctx = self.root.with_timeout(Duration::from_secs(5));
-        let query = view_query::<B>(B::DESCRIBE_RUNNING, marker);
-        match self
-            .observer
-            .fetch_one::<(Option<String>,)>(&ctx, query)
-            .await
-        {
-            Ok((Some(seen),)) => seen,
-            Ok((None,)) => "nothing".to_owned(),
+        match B::view(&self.observer, &ctx, marker).await {
+            Ok(View {
+                description: Some(seen),
+                ..
+            }) => seen,
+            Ok(_) => "nothing".to_owned(),
             Err(error) => format!("the view could not be read: {error}"),
         }
     }
@@ -651,14 +704,12 @@ impl<B: Backend> Stage<B> {
     /// CPU-bound statement of it burns the shared machine for minutes.
     pub async fn sweep(&self, marker: &str) -> usize {
         let ctx = self.root.with_timeout(Duration::from_secs(10));
-        let query = view_query::<B>(B::RUNNING_SESSIONS, marker);
         // Cleaning up: a view that cannot be read leaves nothing to do.
-        let sessions: Vec<(u64,)> = self
-            .observer
-            .fetch_all(&ctx, query)
+        let sessions = B::view(&self.observer, &ctx, marker)
             .await
+            .map(|view| view.sessions)
             .unwrap_or_default();
-        for (id,) in &sessions {
+        for id in &sessions {
             // A statement that ended meanwhile has nothing to stop.
             let _ = self.observer.execute(&ctx, B::stop_statement(*id)).await;
         }
@@ -706,10 +757,7 @@ impl<B: Backend> Stage<B> {
     /// storm of kills): callers that poll ask again.
     pub async fn session_exists(&self, session: u64) -> tethered::Result<bool> {
         let ctx = self.root.with_timeout(Duration::from_secs(5));
-        let id = i64::try_from(session).expect("a session id fits an i64");
-        let query = B::SESSION_EXISTS.replacen(&B::placeholder(1), &id.to_string(), 1);
-        let (count,): (i64,) = self.observer.fetch_one(&ctx, query).await?;
-        Ok(count > 0)
+        B::session_exists(&self.observer, &ctx, session).await
     }
 
     /// Drops the namespace and everything in it. (A failed test leaves it behind; its name
@@ -724,23 +772,67 @@ impl<B: Backend> Stage<B> {
     }
 }
 
-/// `query`, a look at the server's view (one of the backend's `RUNNING...` queries), with
-/// its placeholder replaced by the pattern `%marker%`, written so that its own text never
-/// holds the marker whole (`concat('%', 'mar', 'ker', '%')`).
-///
-/// Sent as text, never prepared: MariaDB 10.11.19 crashed (signal 11 in
-/// `ha_maria::drop_table`, freeing the temporary table of a prepared
-/// `information_schema.PROCESSLIST` query) under the suite's polls, taking every later
-/// test of the run with it.
-pub fn view_query<B: Backend>(query: &str, marker: &str) -> String {
+/// What the server's own view says of the statements carrying a marker.
+#[derive(Debug, Default)]
+pub struct View {
+    /// How many of them are running (not idle in a transaction, say).
+    pub running: i64,
+    /// The sessions running them.
+    pub sessions: Vec<u64>,
+    /// Each one's session, state and age, for a failure's note; `None` if there are none.
+    pub description: Option<String>,
+}
+
+impl View {
+    /// The view of statements seen as (session, running, description).
+    fn of(seen: impl Iterator<Item = (u64, bool, String)>) -> View {
+        let mut view = View::default();
+        let mut lines = Vec::new();
+        for (session, running, line) in seen {
+            if running {
+                view.running += 1;
+                view.sessions.push(session);
+            }
+            lines.push(line);
+        }
+        view.description = (!lines.is_empty()).then(|| lines.join("; "));
+        view
+    }
+}
+
+/// The SQL pattern `%marker%`, written so that the text of the statement that holds it never
+/// holds the marker whole (`concat('%', 'mar', 'ker', '%')`): a view does not see itself.
+pub fn like_pattern(marker: &str) -> String {
     let plain = |byte: u8| byte.is_ascii_alphanumeric() || b"_-.: ".contains(&byte);
     assert!(
         marker.bytes().all(plain),
         "a marker is letters, digits and _-.: only: {marker:?}"
     );
     let (head, tail) = marker.split_at(marker.len() / 2);
-    let pattern = format!("concat('%', '{head}', '{tail}', '%')");
-    query.replacen(&B::placeholder(1), &pattern, 1)
+    format!("concat('%', '{head}', '{tail}', '%')")
+}
+
+/// One row of MariaDB's `SHOW FULL PROCESSLIST`: id, user, host, database, command, time
+/// (seconds), state, statement text.
+type Process = (
+    u64,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+/// Every session on the MariaDB server, by `SHOW FULL PROCESSLIST`.
+///
+/// Not `information_schema.PROCESSLIST`: MariaDB 10.11.19 crashed (signal 11 in
+/// `ha_maria::drop_table`, freeing the internal temporary table such a query fills), under
+/// the suite's polls and again in a CI run, prepared and as text alike, taking every later
+/// test of the run with it. `SHOW PROCESSLIST` sends its rows without a temporary table.
+async fn processlist(observer: &Pool<MyDriver>, ctx: &Ctx) -> tethered::Result<Vec<Process>> {
+    observer.fetch_all(ctx, "SHOW FULL PROCESSLIST").await
 }
 
 fn unreachable_server<B: Backend>(url: &str, error: tethered::Error) -> ! {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tethered::{Ctx, Error, Executor, Pool, PoolConnection, PoolOptions, Sql, StatementOutcome};
 
-use crate::backend::{Backend, unique, view_query};
+use crate::backend::{Backend, unique};
 use crate::proxy::{Proxy, server_address};
 use crate::throwaway::Throwaway;
 
@@ -36,13 +36,10 @@ struct Server<B: Backend> {
 
 impl<B: Backend> Server<B> {
     async fn running(&self, ctx: &Ctx, marker: &str) -> i64 {
-        let query = view_query::<B>(B::RUNNING, marker);
-        let (count,): (i64,) = self
-            .direct
-            .fetch_one(ctx, query)
+        B::view(&self.direct, ctx, marker)
             .await
-            .expect("the server's view");
-        count
+            .expect("the server's view")
+            .running
     }
 
     async fn wait_running(&self, ctx: &Ctx, marker: &str, count: i64) {

@@ -13,6 +13,7 @@ pub mod backend;
 pub mod bad_input;
 pub mod balanced;
 pub mod cancellation;
+pub mod capture;
 pub mod copy;
 pub mod crud;
 pub mod errors;
@@ -20,6 +21,7 @@ pub mod fields;
 pub mod filters;
 pub mod healing;
 pub mod models;
+pub mod observe;
 pub mod proxy;
 pub mod race;
 pub mod random;
@@ -80,6 +82,14 @@ macro_rules! __suite_list {
                     order_limit_and_offset_page_through_rows,
                     one_optional_and_count_read_single_results,
                     injection_shaped_strings_round_trip_through_inserts_and_filters,
+                ],
+                observe: [
+                    a_completed_statement_is_a_span_with_the_conventions_fields,
+                    a_failed_statement_is_a_span_with_its_error_type,
+                    a_deadline_stopped_statement_is_a_span_with_cause_and_outcome,
+                    a_dropped_statement_is_stopped_under_a_span_of_its_own,
+                    a_slow_statement_is_logged_at_warn_without_its_values,
+                    the_in_flight_board_shows_a_running_statement_then_nothing,
                 ],
                 fields: [
                     every_field_type_round_trips_at_its_extremes,

@@ -1,6 +1,6 @@
 //! End to end, on every backend: a real HTTP client → axum with `RequestCtxLayer` → the
 //! `http_service` example's repository → the database. Each test asserts on the server's
-//! own view (`pg_stat_activity`, `information_schema.PROCESSLIST`; on SQLite the engine's
+//! own view (`pg_stat_activity`, MariaDB's `SHOW PROCESSLIST`; on SQLite the engine's
 //! counter, ticked by the sleep's naps, which stops moving when the engine stops the
 //! statement), read over a connection of its own, and prints what it measured (`cargo test
 //! --test http -- --nocapture` shows it).
@@ -214,6 +214,127 @@ async fn a_client_disconnect_stops_the_statement(backend: Backend) {
         "the statement was gone only {gone:?} after the disconnect"
     );
     service.finish().await;
+}
+
+/// The operator's view of a client hanging up mid-statement: `/debug/in-flight` lists the
+/// running sleep with its request id, then nothing once it has stopped; `/metrics` counts
+/// the stop (`tethered_queries_cancelled_total` with the backend, the cause `dropped` and
+/// the outcome `stopped`) and has the statements' duration histogram.
+async fn the_operator_sees_a_hang_up_in_flight_then_counted(backend: Backend) {
+    let service = Service::start(backend).await;
+    // The conventions' `db.system.name`, which labels the metrics.
+    let system = match backend {
+        Backend::Postgres => "postgresql",
+        Backend::Mysql => "mysql",
+        Backend::Sqlite => "sqlite",
+    };
+    let stopped = [
+        ("backend", system),
+        ("cause", "dropped"),
+        ("outcome", "stopped"),
+    ];
+    let cancelled = "tethered_queries_cancelled_total";
+    let before = sample(&scrape(service.addr).await, cancelled, &stopped);
+    let marker = unique("http_operator");
+    let request = get_tagged("/slow?secs=10", &marker)
+        .body(String::new())
+        .unwrap();
+    let addr = service.addr;
+    let client = tokio::spawn(async move { send(addr, request).await });
+    service.running(&marker).await;
+
+    let board = in_flight(service.addr).await;
+    let ours: Vec<_> = board
+        .iter()
+        .filter(|statement| statement["request_id"] == marker.as_str())
+        .collect();
+    assert_eq!(ours.len(), 1, "the sleep is on the board once: {board:?}");
+    assert_eq!(ours[0]["state"], "running");
+    // Its text, with placeholders (on SQLite the label is a bound value, so not there).
+    assert!(
+        ours[0]["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("SELECT"))
+    );
+
+    client.abort();
+    let _ = client.await;
+    service
+        .gone(&marker)
+        .await
+        .expect("the sleep stopped on the server after the hang-up");
+    // The stop's report reaches the board and the counter right after the server's view.
+    let started = Instant::now();
+    loop {
+        let board = in_flight(service.addr).await;
+        let left = board
+            .iter()
+            .any(|statement| statement["request_id"] == marker.as_str());
+        let after = sample(&scrape(service.addr).await, cancelled, &stopped);
+        if !left && after > before {
+            break;
+        }
+        assert!(
+            started.elapsed() < STOP_BOUND,
+            "after the stop: on the board {left}, {cancelled}{stopped:?} {before} -> {after}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let metrics = scrape(service.addr).await;
+    let selects = [("db_system_name", system), ("db_operation_name", "SELECT")];
+    assert!(
+        sample(&metrics, "db_client_operation_duration_count", &selects) > 0.0,
+        "no duration histogram of {system}'s SELECTs in:\n{metrics}"
+    );
+    service.finish().await;
+}
+
+/// The body of `GET /metrics`.
+async fn scrape(addr: SocketAddr) -> String {
+    let request = Request::get("/metrics")
+        .header("host", "localhost")
+        .body(String::new());
+    let (status, body) = send(addr, request.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// The statements of `GET /debug/in-flight`.
+async fn in_flight(addr: SocketAddr) -> Vec<serde_json::Value> {
+    let request = Request::get("/debug/in-flight")
+        .header("host", "localhost")
+        .body(String::new());
+    let (status, body) = send(addr, request.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut board: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let scopes = board["live_scopes"]
+        .as_u64()
+        .expect("a count of live scopes");
+    assert!(scopes >= 1, "this request's own scope is alive: {body}");
+    serde_json::from_value(board["statements"].take()).expect("a list of statements")
+}
+
+/// The sum of the Prometheus samples named `name` in `metrics` that carry every one of
+/// `labels` (whatever their other labels); 0 if there is none yet.
+fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics
+        .lines()
+        .filter_map(|line| {
+            let (labelled, value) = line
+                .strip_prefix(name)?
+                .strip_prefix('{')?
+                .split_once("} ")?;
+            let wanted = |(label, value): &(&str, &str)| {
+                labelled
+                    .split(',')
+                    .any(|pair| pair == format!("{label}=\"{value}\""))
+            };
+            labels
+                .iter()
+                .all(wanted)
+                .then(|| value.trim().parse::<f64>().ok())?
+        })
+        .sum()
 }
 
 /// `grpc-timeout: 300m` on a 10 s sleep: 504 within 300 ms + 100 ms, and the statement
@@ -438,6 +559,7 @@ on_every_backend!(
     [postgres, mysql, sqlite]
     [
         a_client_disconnect_stops_the_statement,
+        the_operator_sees_a_hang_up_in_flight_then_counted,
         a_request_deadline_answers_504_and_stops_the_statement,
         a_propagated_deadline_is_honoured_downstream,
         users_are_served,

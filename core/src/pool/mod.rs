@@ -35,6 +35,7 @@ use crate::connection::PoolConnection;
 use crate::ctx::Ctx;
 use crate::driver::{BoxFuture, Canceller as _, Connection, Driver};
 use crate::error::{Error, Result, StatementOutcome};
+use crate::observe::{self, InFlightStatement, Observer};
 use crate::transaction::Transaction;
 use members::{Member, Members};
 pub use options::PoolOptions;
@@ -65,6 +66,8 @@ pub(crate) struct Shared<D: Driver> {
     left: Notify,
     /// Ends the maintenance.
     maintenance: CancellationToken,
+    /// Where the pool's statements are described: their spans, metrics and board.
+    observer: Arc<Observer>,
 }
 
 impl<D: Driver> Shared<D> {
@@ -81,6 +84,18 @@ impl<D: Driver> Shared<D> {
                 self.left.notify_waiters();
             }
         }
+    }
+
+    /// Sets the pool's occupancy gauges (with the `metrics` feature), `idle` given by a
+    /// caller that holds the members' lock, or read here.
+    fn measure_occupancy(&self, idle: impl FnOnce() -> usize) {
+        observe::pool_occupancy(&self.observer.endpoint, || {
+            (
+                self.open.load(Ordering::Relaxed),
+                idle(),
+                self.waiting.load(Ordering::Relaxed),
+            )
+        });
     }
 }
 
@@ -161,8 +176,10 @@ impl<D: Driver> Pool<D> {
         after_connect: Option<AfterConnect<D>>,
     ) -> Result<Pool<D>> {
         options.check()?;
+        let observer = Observer::new(driver.endpoint(), options.slow_statement_after);
         let pool = Pool {
             shared: Arc::new(Shared {
+                observer: Arc::new(observer),
                 driver,
                 permits: Arc::new(Semaphore::new(options.max_connections)),
                 options,
@@ -228,15 +245,24 @@ impl<D: Driver> Pool<D> {
 
     fn hand_out(&self, mut pooled: Pooled<D>) -> PoolConnection<D> {
         pooled.set_reusable(true);
-        let options = &self.shared.options;
-        PoolConnection::new(pooled, options.cancel_grace, options.stop_wait)
+        let shared = &self.shared;
+        shared.measure_occupancy(|| shared.members().idle_count());
+        let options = &shared.options;
+        PoolConnection::new(
+            pooled,
+            Arc::clone(&shared.observer),
+            options.cancel_grace,
+            options.stop_wait,
+        )
     }
 
     async fn wait_for_permit(&self, ctx: &Ctx) -> Result<OwnedSemaphorePermit> {
         let shared = &self.shared;
         shared.waiting.fetch_add(1, Ordering::Relaxed);
+        let began = Instant::now();
         let _waiter = Defer::new(|| {
             shared.waiting.fetch_sub(1, Ordering::Relaxed);
+            observe::acquire_waited(&shared.observer.endpoint, began.elapsed());
         });
         let timeout = shared.options.acquire_timeout;
         let permit = ctx.run(Arc::clone(&shared.permits).acquire_owned());
@@ -319,6 +345,14 @@ impl<D: Driver> Pool<D> {
     /// The driver this pool opens connections with.
     pub fn driver(&self) -> &D {
         &self.shared.driver
+    }
+
+    /// Every statement running on the pool's connections, or being stopped in the
+    /// background, oldest first: what it is, how long it has run, its context's deadline
+    /// and request id. Cheap enough to ask often (one lock, held to copy the entries); the
+    /// board it reads is kept whatever else is installed.
+    pub fn in_flight(&self) -> Vec<InFlightStatement> {
+        self.shared.observer.board.snapshot()
     }
 
     /// How many connections are open, idle and awaited.
@@ -455,6 +489,11 @@ impl<D: Driver> Pooled<D> {
         self.reusable = reusable;
     }
 
+    /// The connection's place on the pool's in-flight board: its slot among the members.
+    pub(crate) fn place(&self) -> usize {
+        self.slot
+    }
+
     /// Closes the connection and gives back its permit, for another one.
     fn release(mut self) -> OwnedSemaphorePermit {
         self.reusable = false;
@@ -478,11 +517,13 @@ impl<D: Driver> Drop for Pooled<D> {
         let mut members = shared.members();
         if keep {
             members.return_idle(self.slot, connection, self.born, now);
+            shared.measure_occupancy(|| members.idle_count());
         } else {
             let canceller = members.unregister(self.slot);
             drop(members);
             drop((connection, canceller));
             shared.forget(1);
+            shared.measure_occupancy(|| shared.members().idle_count());
         }
     }
 }

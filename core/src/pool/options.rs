@@ -51,6 +51,10 @@ pub struct PoolOptions {
     /// `cancel_grace` is waited, whatever is set; setting it that high makes every outcome
     /// final, at the price of a caller held up by a server or network that does not answer.
     pub stop_wait: Duration,
+    /// A statement whose caller waited this long or longer is logged at `WARN` (an event
+    /// in its span, target [`STATEMENT_TARGET`](crate::STATEMENT_TARGET)); every statement
+    /// has its `DEBUG` span whatever this is (default 1 s; `None`: never).
+    pub slow_statement_after: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -64,6 +68,7 @@ impl Default for PoolOptions {
             ping_after_idle: Some(Duration::from_secs(1)),
             cancel_grace: Duration::from_secs(3),
             stop_wait: Duration::from_millis(10),
+            slow_statement_after: Some(Duration::from_secs(1)),
         }
     }
 }

@@ -170,10 +170,12 @@ async fn kill_query_takes_one_round_trip_and_a_closed_kill_line_is_reopened() {
         .fetch_one(&background, "SELECT CONNECTION_ID()")
         .await
         .expect("id");
-    let theirs = format!(
-        "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '{user}' AND ID <> {id}"
-    );
-    let kill_line: u64 = observer.query_one(&theirs).await;
+    let kill_line = observer
+        .sessions_of(&user)
+        .await
+        .into_iter()
+        .find(|session| *session != id)
+        .expect("the kill line's session");
     observer
         .execute(&format!("KILL CONNECTION {kill_line}"))
         .await;
@@ -205,9 +207,7 @@ async fn kill_query_takes_one_round_trip_and_a_closed_kill_line_is_reopened() {
     drop(pool);
     // Connections close in the background; wait for them before dropping the user.
     let start = Instant::now();
-    let count =
-        format!("SELECT count(*) FROM information_schema.PROCESSLIST WHERE USER = '{user}'");
-    while observer.query_one::<i64>(&count).await > 0 {
+    while !observer.sessions_of(&user).await.is_empty() {
         assert!(
             start.elapsed() < Duration::from_secs(5),
             "{user} still connected"

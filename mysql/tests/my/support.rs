@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mysql_async::Conn;
-use mysql_async::prelude::{FromValue, Queryable};
+use mysql_async::prelude::Queryable;
 use tethered_core::{Ctx, PoolOptions};
 use tethered_mysql::{MyPool, connect};
 use tokio::sync::Mutex;
@@ -76,17 +76,6 @@ impl Observer {
         }
     }
 
-    pub async fn query_one<T: FromValue + Send + 'static>(&self, sql: &str) -> T {
-        let value: Option<T> = self
-            .conn
-            .lock()
-            .await
-            .query_first(sql)
-            .await
-            .expect("observer query");
-        value.expect("a row")
-    }
-
     pub async fn execute(&self, sql: &str) {
         self.conn
             .lock()
@@ -96,40 +85,47 @@ impl Observer {
             .expect("observer statement");
     }
 
-    /// Connections whose running statement carries `marker`.
-    pub async fn running(&self, marker: &str) -> i64 {
-        // As text, never prepared (MariaDB 10.11 has crashed freeing the temporary table of
-        // a prepared PROCESSLIST query), the marker split so this text never holds it whole.
-        assert!(
-            marker
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
-        );
-        let (head, tail) = marker.split_at(marker.len() / 2);
-        let sql = format!(
-            "SELECT count(*) FROM information_schema.PROCESSLIST \
-             WHERE INFO LIKE CONCAT('%', '{head}', '{tail}', '%') AND ID <> CONNECTION_ID()"
-        );
-        let count: Option<i64> = self
+    /// Every session on the server, by `SHOW FULL PROCESSLIST`: id, user and statement text.
+    ///
+    /// Not `information_schema.PROCESSLIST`: MariaDB 10.11.19 has crashed (signal 11 in
+    /// `ha_maria::drop_table`, freeing the internal temporary table such a query fills),
+    /// prepared and as text alike, under the test suites' polls. `SHOW PROCESSLIST` sends
+    /// its rows without one.
+    pub async fn processlist(&self) -> Vec<(u64, String, Option<String>)> {
+        let rows: Vec<mysql_async::Row> = self
             .conn
             .lock()
             .await
-            .query_first(sql)
+            .query("SHOW FULL PROCESSLIST")
             .await
-            .expect("PROCESSLIST");
-        count.unwrap_or(0)
+            .expect("SHOW FULL PROCESSLIST");
+        rows.into_iter()
+            .map(|row| {
+                let id = row.get(0).expect("Id");
+                let user = row.get(1).expect("User");
+                let info = row.get::<Option<String>, _>(7).expect("Info");
+                (id, user, info)
+            })
+            .collect()
     }
 
-    /// The id of the last statement connection `id` ran (MariaDB's `QUERY_ID`), or `None`
-    /// if the server has no such connection.
-    pub async fn last_query_id(&self, id: u64) -> Option<u64> {
-        let sql = format!("SELECT QUERY_ID FROM information_schema.PROCESSLIST WHERE ID = {id}");
-        self.conn
-            .lock()
-            .await
-            .query_first(sql)
-            .await
-            .expect("PROCESSLIST")
+    /// Connections whose running statement carries `marker`.
+    pub async fn running(&self, marker: &str) -> i64 {
+        let processes = self.processlist().await;
+        let running = processes
+            .iter()
+            .filter(|(_, _, info)| info.as_deref().is_some_and(|info| info.contains(marker)))
+            .count();
+        i64::try_from(running).expect("a count")
+    }
+
+    /// The ids of the sessions of `user`.
+    pub async fn sessions_of(&self, user: &str) -> Vec<u64> {
+        let processes = self.processlist().await;
+        processes
+            .into_iter()
+            .filter_map(|(id, of, _)| (of == user).then_some(id))
+            .collect()
     }
 
     /// Waits until the statement carrying `marker` is seen running; panics after `within`.
@@ -160,7 +156,12 @@ impl Observer {
     /// How long until the server has no connection `id`; panics after `within`.
     pub async fn time_until_closed(&self, id: u64, within: Duration) -> Duration {
         let start = Instant::now();
-        while self.last_query_id(id).await.is_some() {
+        while self
+            .processlist()
+            .await
+            .iter()
+            .any(|(seen, _, _)| *seen == id)
+        {
             assert!(
                 start.elapsed() < within,
                 "connection {id} still open after {within:?}"
