@@ -11,7 +11,7 @@
 //!
 //! Prints one JSON line: the backend, the mode, the outcome, how long the caller waited
 //! (`elapsed_ms`), whether the server confirmed the stop, whether the server's own view
-//! (`pg_stat_activity`, `information_schema.PROCESSLIST`, or on SQLite the engine's counter
+//! (`pg_stat_activity`, MariaDB's `SHOW PROCESSLIST`, or on SQLite the engine's counter
 //! ticked by the statement's naps) showed the statement running and
 //! how long it still did once the caller had control back, and whether the connection was
 //! reused for a follow-up `SELECT 1` (the same server connection id, from a pool of one).

@@ -12,6 +12,10 @@
 //! for workloads 1 and 2, transactions for 3, range selects for 4, streams of the whole
 //! table for 6.
 //!
+//! With the feature `observed`, `PROFILE_OBSERVED=1` first installs a tracing subscriber
+//! (the fmt layer at `DEBUG`, writing into a sink: every statement's span is recorded and
+//! formatted) and a Prometheus metrics recorder, for the cost of being observed.
+//!
 //! Without a profiler it prints the measured part's wall time and client CPU per operation
 //! (one contestant alone: a quick look, not a comparison) and, on MySQL/MariaDB, how many
 //! statements the server prepared meanwhile (0: every statement came from a cache).
@@ -42,12 +46,32 @@ pub async fn profile(selection: &str) -> Result<()> {
         .find(|w| w.number() == number)
         .ok_or("PROFILE_WORKLOAD is 1, 2, 3, 4 or 6")?;
     let operations = env_count("PROFILE_QUERIES", 2000)?;
+    #[cfg(feature = "observed")]
+    if std::env::var_os("PROFILE_OBSERVED").is_some() {
+        observe_everything()?;
+    }
     match backend {
         "postgres" => profile_on::<PostgresBackend>(contestant, workload, operations).await,
         "mysql" => profile_on::<MySqlBackend>(contestant, workload, operations).await,
         "sqlite" => profile_on::<SqliteBackend>(contestant, workload, operations).await,
         other => Err(format!("unknown backend {other}: postgres, mysql or sqlite").into()),
     }
+}
+
+/// Installs a tracing subscriber that records and formats every span and event, into a
+/// sink, and a Prometheus recorder.
+#[cfg(feature = "observed")]
+fn observe_everything() -> Result<()> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::sink)
+            .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG),
+    );
+    tracing::subscriber::set_global_default(subscriber)?;
+    metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    Ok(())
 }
 
 fn env_count(name: &str, default: usize) -> Result<usize> {

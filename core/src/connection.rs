@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
-use tracing::Instrument as _;
+use tracing::Span;
 
 use crate::cause::Cause;
 use crate::ctx::Ctx;
@@ -89,7 +89,7 @@ impl<D: Driver> PoolConnection<D> {
         self.fly(
             ctx,
             NoText,
-            |mut object, NoText| async move {
+            |mut object, NoText, _| async move {
                 let result = operation(object.connection()).await;
                 (object, result)
             },
@@ -99,8 +99,8 @@ impl<D: Driver> PoolConnection<D> {
     }
 
     /// [`PoolConnection::run`] for `statement`, given how to build its landing: a future
-    /// that owns the connection (and the statement) while the statement runs and gives the
-    /// connection back with the result. The statement is watched (its span, metrics, the
+    /// that owns the connection (and the statement, and its span to record what it did)
+    /// while the statement runs and gives the connection back with the result. The statement is watched (its span, metrics, the
     /// in-flight board) from start to end, described by its text.
     ///
     /// `abandon` is called when `ctx` ends first, just before the statement goes to the stop
@@ -111,7 +111,7 @@ impl<D: Driver> PoolConnection<D> {
         &mut self,
         ctx: &Ctx,
         statement: S,
-        landing: impl FnOnce(Pooled<D>, S) -> L,
+        landing: impl FnOnce(Pooled<D>, S, Span) -> L,
         abandon: impl FnOnce(),
     ) -> Result<T>
     where
@@ -137,7 +137,7 @@ impl<D: Driver> PoolConnection<D> {
         statement: S,
         watch: &Watch,
         stop_waited: &mut Option<Duration>,
-        landing: impl FnOnce(Pooled<D>, S) -> L,
+        landing: impl FnOnce(Pooled<D>, S, Span) -> L,
         abandon: impl FnOnce(),
     ) -> Result<T>
     where
@@ -159,7 +159,7 @@ impl<D: Driver> PoolConnection<D> {
         object.set_reusable(false);
         let mut flight = Flight::new(
             &mut self.slot,
-            landing(object, statement).instrument(watch.span.clone()),
+            landing(object, statement, watch.span.clone()),
             canceller,
             self.cancel_grace,
             on_board,

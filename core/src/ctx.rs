@@ -115,7 +115,10 @@ pub struct LiveScopes {
 }
 
 enum Child {
-    Scope { deadline: Option<Instant> },
+    Scope {
+        deadline: Option<Instant>,
+        born: Instant,
+    },
     Value(Box<dyn Any + Send + Sync>),
 }
 
@@ -144,11 +147,22 @@ impl Node {
     /// A child of `parent`: a scope (its own token, registered under the parent's) or a
     /// value node (sharing the parent's token, so it ends exactly when the parent does).
     fn derive(parent: &Arc<Node>, child: Child) -> Node {
-        let (token, deadline, value, cancellable) = match child {
-            Child::Scope { deadline } => (parent.token.child_token(), deadline, None, true),
-            Child::Value(value) => (parent.token.clone(), None, Some(value), parent.cancellable),
+        let (token, deadline, value, cancellable, entry) = match child {
+            Child::Scope { deadline, born } => {
+                let entry = parent.scopes.enter(born);
+                (
+                    parent.token.child_token(),
+                    deadline,
+                    None,
+                    true,
+                    Some(entry),
+                )
+            }
+            Child::Value(value) => {
+                let token = parent.token.clone();
+                (token, None, Some(value), parent.cancellable, None)
+            }
         };
-        let entry = value.is_none().then(|| parent.scopes.enter(Instant::now()));
         parent.live_children.fetch_add(1, Ordering::Relaxed);
         Node {
             parent: Some(Arc::clone(parent)),
@@ -245,25 +259,31 @@ impl Ctx {
     /// Derives a child that can be cancelled through the returned [`Scope`], and that is
     /// cancelled when the scope is dropped.
     pub fn child(&self) -> Scope {
-        self.derive_scope(None)
+        self.derive_scope(None, Instant::now())
     }
 
     /// Derives a child that ends `timeout` from now (tokio's clock), or earlier if this
     /// context does. A timeout too large to represent means "no deadline of its own".
     pub fn with_timeout(&self, timeout: Duration) -> Scope {
-        self.derive_scope(Instant::now().checked_add(timeout))
+        let now = Instant::now();
+        self.derive_scope(now.checked_add(timeout), now)
     }
 
     /// Derives a child that ends at `deadline`, or earlier if this context does. A child's
     /// deadline never extends its parent's.
     pub fn with_deadline(&self, deadline: Instant) -> Scope {
-        self.derive_scope(Some(deadline))
+        self.derive_scope(Some(deadline), Instant::now())
     }
 
-    fn derive_scope(&self, deadline: Option<Instant>) -> Scope {
+    /// A scope made `now`, ending at `deadline`.
+    fn derive_scope(&self, deadline: Option<Instant>, now: Instant) -> Scope {
+        let child = Child::Scope {
+            deadline,
+            born: now,
+        };
         Scope {
             ctx: Ctx {
-                node: Arc::new(Node::derive(&self.node, Child::Scope { deadline })),
+                node: Arc::new(Node::derive(&self.node, child)),
             },
         }
     }

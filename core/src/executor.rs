@@ -4,6 +4,7 @@ use std::future::Future;
 
 use futures_util::stream::FusedStream;
 use futures_util::{Stream, TryStreamExt};
+use tracing::Span;
 
 use crate::connection::PoolConnection;
 use crate::ctx::Ctx;
@@ -221,7 +222,7 @@ impl<D: Driver> Executor<D> for &Pool<D> {
     fn stream_rows(self, ctx: &Ctx, sql: Sql) -> RowStream<'static, D> {
         let (pool, ctx) = (self.clone(), ctx.clone());
         RowStream::new(ctx.clone(), move |pour| async move {
-            pool.send(&ctx, sql, &pour).await
+            pool.send(&ctx, sql, &pour).await.map(drop)
         })
     }
 
@@ -249,6 +250,9 @@ trait Statement<D: Driver>: Clone + Send + Sync + 'static {
         sql: &'c Sql,
     ) -> impl Future<Output = Result<Self::Output>> + Send + 'c;
 
+    /// Records what the statement did (`output`) on its span.
+    fn record(output: &Self::Output, span: &Span);
+
     /// The statement's context ended and it goes to the stop task: whoever waits for its
     /// output lets go.
     fn abandon(&self) {}
@@ -256,15 +260,20 @@ trait Statement<D: Driver>: Clone + Send + Sync + 'static {
 
 /// A query whose rows go to a [`RowStream`].
 impl<D: Driver> Statement<D> for Pour<D> {
-    type Output = ();
+    /// How many rows the server returned.
+    type Output = u64;
 
     fn run<'c>(
         &'c self,
         connection: &'c mut D::Connection,
         ctx: &'c Ctx,
         sql: &'c Sql,
-    ) -> impl Future<Output = Result<()>> + Send + 'c {
+    ) -> impl Future<Output = Result<u64>> + Send + 'c {
         self.pour(connection, ctx, sql)
+    }
+
+    fn record(returned: &u64, span: &Span) {
+        span.record("db.response.returned_rows", returned);
     }
 
     fn abandon(&self) {
@@ -279,16 +288,17 @@ struct Execute;
 impl<D: Driver> Statement<D> for Execute {
     type Output = Executed;
 
-    async fn run<'c>(
+    fn run<'c>(
         &'c self,
         connection: &'c mut D::Connection,
         ctx: &'c Ctx,
         sql: &'c Sql,
-    ) -> Result<Executed> {
-        let executed = connection.execute(ctx, sql.text(), sql.values()).await?;
-        // The landing runs in the statement's span.
-        tracing::Span::current().record("tethered.rows_affected", executed.rows_affected);
-        Ok(executed)
+    ) -> impl Future<Output = Result<Executed>> + Send + 'c {
+        connection.execute(ctx, sql.text(), sql.values())
+    }
+
+    fn record(executed: &Executed, span: &Span) {
+        span.record("tethered.rows_affected", executed.rows_affected);
     }
 }
 
@@ -330,8 +340,13 @@ impl<D: Driver> PoolConnection<D> {
         self.fly(
             ctx,
             sql,
-            |mut object, sql| async move {
+            |mut object, sql, span| async move {
                 let result = landing.run(object.connection(), &statement_ctx, &sql).await;
+                if let Ok(output) = &result
+                    && !span.is_disabled()
+                {
+                    S::record(output, &span);
+                }
                 let sent = match result {
                     Ok(output) => Ok(Sent::Done(output)),
                     Err(error) if error.is_retry_safe() => Ok(Sent::Unsent(error, sql)),
@@ -346,7 +361,7 @@ impl<D: Driver> PoolConnection<D> {
 
     /// Runs `sql` on this connection, its rows poured to a [`RowStream`]'s reader.
     pub(crate) async fn pour(&mut self, ctx: &Ctx, sql: Sql, pour: &Pour<D>) -> Result<()> {
-        self.send(ctx, sql, pour).await?.output()
+        self.send(ctx, sql, pour).await?.output().map(drop)
     }
 }
 

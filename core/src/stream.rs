@@ -237,21 +237,21 @@ impl<D: Driver> Clone for Pour<D> {
 
 impl<D: Driver> Pour<D> {
     /// Runs `sql` on `connection` and delivers its rows to the reader; once nobody reads,
-    /// discards the rest. Returns once the statement has ended: its rows, and then its
-    /// outcome, all read.
+    /// discards the rest. Returns once the statement has ended, its rows, and then its
+    /// outcome, all read: how many rows the server returned.
     pub(crate) async fn pour(
         &self,
         connection: &mut D::Connection,
         ctx: &Ctx,
         sql: &Sql,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         let mut rows = pin!(connection.fetch_stream(ctx, sql.text(), sql.values()));
         let mut read = true;
         let mut returned: u64 = 0;
-        let ended = loop {
+        loop {
             let row = match rows.next().await {
-                None => break Ok(()),
-                Some(Err(error)) => break Err(error),
+                None => return Ok(returned),
+                Some(Err(error)) => return Err(error),
                 Some(Ok(row)) => row,
             };
             returned += 1;
@@ -264,10 +264,7 @@ impl<D: Driver> Pour<D> {
                 // that is spent the landing yields.
                 tokio::task::consume_budget().await;
             }
-        };
-        // The landing runs in the statement's span.
-        tracing::Span::current().record("db.response.returned_rows", returned);
-        ended
+        }
     }
 
     /// Tells the landing nobody reads anymore: it discards the rest of the rows.

@@ -1,5 +1,5 @@
 //! The database server's own view of what is running (`pg_stat_activity`,
-//! `information_schema.PROCESSLIST`; on SQLite, which has none, the engine's counters of
+//! MariaDB's `SHOW FULL PROCESSLIST`; on SQLite, which has none, the engine's counters of
 //! `sqlite_view.rs`, ticked by the statement itself), read over a connection of its own:
 //! what the database does, not what the client believes. Shared by `cancel_demo` and the
 //! HTTP end-to-end tests.

@@ -56,6 +56,9 @@ pub struct Repository {
 impl Repository {
     /// Creates a namespace of its own on `backend` and opens a pool in it, within `ctx`.
     pub async fn connect(ctx: &Ctx, backend: Backend) -> Result<Repository> {
+        // Before the pool: it registers its metrics with the recorder installed when it is
+        // made.
+        metrics();
         let namespace = unique("http_service");
         let db = Db::create_in(ctx, backend, &namespace, PoolOptions::default()).await?;
         Ok(Repository { db, namespace })
@@ -115,7 +118,7 @@ impl Repository {
     ///
     /// The statement carries the request id in a comment (on SQLite, in the label its
     /// naps tick), so the server's own view (`pg_stat_activity`,
-    /// `information_schema.PROCESSLIST`, SQLite's counters) tells which request it serves.
+    /// MariaDB's `SHOW PROCESSLIST`, SQLite's counters) tells which request it serves.
     /// That gives each request its own statement text, so tag slow, rare statements like
     /// this one, not hot ones.
     pub async fn sleep(&self, ctx: &Ctx, secs: f64) -> Result<()> {
@@ -157,9 +160,8 @@ pub fn metrics() -> &'static PrometheusHandle {
 }
 
 /// The service's routes, each request under a context from `layer` but `/metrics`, which
-/// reaches no database. Installs the metrics recorder ([`metrics`]).
+/// reaches no database.
 pub fn router(repository: Arc<Repository>, layer: RequestCtxLayer) -> Router {
-    metrics();
     Router::new()
         .route("/users", axum::routing::post(add_user))
         .route("/users/{id}", get(user))

@@ -2,8 +2,8 @@
 //! or let the request's deadline pass, and the statement stops in the database.
 //!
 //! ```sh
-//! cargo run --example http_service --features postgres,mysql,axum       # on SQLite, no server
-//! cargo run --example http_service --features postgres,mysql,axum -- --backend mysql
+//! cargo run --example http_service --features postgres,mysql,axum,metrics     # on SQLite, no server
+//! cargo run --example http_service --features postgres,mysql,axum,metrics -- --backend mysql
 //! curl localhost:3000/users/1
 //! curl -d '{"name":"Ada Lovelace"}' -H 'content-type: application/json' localhost:3000/users  # 409: taken
 //! curl -H 'grpc-timeout: 300m' 'localhost:3000/slow?secs=10'   # 504 after 300 ms

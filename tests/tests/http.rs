@@ -280,6 +280,9 @@ async fn the_operator_sees_a_hang_up_in_flight_then_counted(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let user = get_tagged("/users/1", &unique("http_operator_read")).body(String::new());
+    let (status, body) = send(service.addr, user.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let metrics = scrape(service.addr).await;
     let selects = [("db_system_name", system), ("db_operation_name", "SELECT")];
     assert!(

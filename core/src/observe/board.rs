@@ -81,8 +81,9 @@ struct Place {
 struct Statement {
     ticket: u64,
     sent: Instant,
-    deadline: Option<Instant>,
-    request_id: Option<RequestId>,
+    /// Its context, whose deadline and request id a snapshot reads (not the statement:
+    /// a pointer copy here is cheaper than looking the id up for every statement).
+    ctx: Ctx,
     state: StatementState,
 }
 
@@ -105,9 +106,10 @@ impl Board {
                     text: place.text.clone(),
                     age: now.saturating_duration_since(statement.sent),
                     deadline_remaining: statement
-                        .deadline
+                        .ctx
+                        .deadline()
                         .map(|deadline| deadline.saturating_duration_since(now)),
-                    request_id: statement.request_id.clone(),
+                    request_id: statement.ctx.value::<RequestId>().cloned(),
                     state: statement.state,
                 })
             })
@@ -139,7 +141,7 @@ impl OnBoard {
         while !text.is_char_boundary(kept) {
             kept -= 1;
         }
-        let request_id = ctx.value::<RequestId>().cloned();
+        let ctx = ctx.clone();
         let mut board = observer.board.places();
         let ticket = board.next_ticket;
         board.next_ticket += 1;
@@ -152,8 +154,7 @@ impl OnBoard {
         entry.statement = Some(Statement {
             ticket,
             sent,
-            deadline: ctx.deadline(),
-            request_id,
+            ctx,
             state: StatementState::Running,
         });
         drop(board);

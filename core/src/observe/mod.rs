@@ -24,7 +24,7 @@ use crate::request_id::RequestId;
 pub(crate) use board::{Board, OnBoard};
 pub use board::{InFlightStatement, StatementState};
 pub use endpoint::Endpoint;
-pub(crate) use measures::{acquire_waited, pool_occupancy};
+use measures::Meters;
 
 /// The target of every span and event tethered emits about statements: filter on it
 /// (`RUST_LOG=tethered::statement=debug`).
@@ -35,12 +35,14 @@ pub const STATEMENT_TARGET: &str = "tethered::statement";
 pub(crate) struct Observer {
     pub(crate) endpoint: Endpoint,
     pub(crate) board: Board,
+    pub(crate) meters: Meters,
     slow_after: Option<Duration>,
 }
 
 impl Observer {
     pub(crate) fn new(endpoint: Endpoint, slow_after: Option<Duration>) -> Observer {
         Observer {
+            meters: Meters::register(&endpoint),
             endpoint,
             board: Board::default(),
             slow_after,
@@ -51,7 +53,12 @@ impl Observer {
     /// `ctx`: its span, and the clock for its duration.
     pub(crate) fn watch(&self, ctx: &Ctx, text: Option<&str>) -> Watch {
         let endpoint = &self.endpoint;
-        let span = tracing::debug_span!(
+        // Only for a subscriber: not for `log` (with tracing's `log` feature, a span nobody
+        // subscribes to would still be formatted for it, and its end logged).
+        let span = if !tracing::enabled!(target: STATEMENT_TARGET, Level::DEBUG) {
+            Span::none()
+        } else {
+            tracing::debug_span!(
             target: STATEMENT_TARGET,
             "db.statement",
             otel.name = field::Empty,
@@ -72,8 +79,14 @@ impl Observer {
             tethered.cause = field::Empty,
             tethered.outcome = field::Empty,
             tethered.stop_confirm_ms = field::Empty,
-        );
-        let operation = text.map_or("OTHER", summary::operation);
+            )
+        };
+        // Read off the text only for those who will see it.
+        let operation = if !span.is_disabled() || Meters::want_operations() {
+            text.map_or(summary::OPERATIONS.len(), summary::operation_index)
+        } else {
+            summary::OPERATIONS.len()
+        };
         let started = Instant::now();
         let remaining = ctx
             .deadline()
@@ -85,7 +98,11 @@ impl Observer {
                 span.record("db.query.summary", summary.as_str());
                 span.record("db.query.text", text);
             }
-            span.record("db.operation.name", operation);
+            let name = summary::OPERATIONS
+                .get(operation)
+                .copied()
+                .unwrap_or("OTHER");
+            span.record("db.operation.name", name);
             if let Some(id) = ctx.value::<RequestId>() {
                 span.record("request.id", id.as_str());
             }
@@ -93,7 +110,7 @@ impl Observer {
                 span.record("tethered.deadline_remaining_ms", millis(remaining));
             }
         }
-        measures::deadline_at_start(endpoint, remaining);
+        self.meters.deadline_at_start(remaining);
         Watch {
             span,
             operation,
@@ -109,10 +126,16 @@ impl Observer {
         error: Option<&Error>,
         stop_waited: Option<Duration>,
     ) {
+        let warnings = tracing::enabled!(target: STATEMENT_TARGET, Level::WARN);
+        // Nobody to tell: not even the clock is read.
+        if error.is_none() && !warnings && !Meters::want_operations() {
+            return;
+        }
         let elapsed = watch.started.elapsed();
         let span = &watch.span;
         let error_type = error.map(error_type);
-        measures::statement_ended(&self.endpoint, watch.operation, elapsed, error_type);
+        self.meters
+            .statement_ended(watch.operation, elapsed, error_type);
         if let Some(error) = error {
             span.record("error.type", error_type);
             if let Some(code) = error.code() {
@@ -128,11 +151,8 @@ impl Observer {
             } else {
                 // Stopped before it was sent, or by the server's own limit: no stop task
                 // will count it.
-                measures::cancelled(
-                    &self.endpoint,
-                    cause_label(Some(cause)),
-                    outcome_label(*outcome),
-                );
+                self.meters
+                    .cancelled(cause_label(Some(cause)), outcome_label(*outcome));
             }
             uncertain = matches!(
                 outcome,
@@ -140,6 +160,9 @@ impl Observer {
             );
         }
         let slow = self.slow_after.is_some_and(|limit| elapsed >= limit);
+        if !warnings {
+            return;
+        }
         if uncertain {
             tracing::event!(
                 target: STATEMENT_TARGET,
@@ -188,11 +211,8 @@ impl Observer {
         let outcome = outcome.map_or("error", outcome_label);
         span.record("tethered.outcome", outcome);
         span.record("tethered.stop_confirm_ms", millis(taken));
-        measures::cancelled(&self.endpoint, cause_label(cause), outcome);
-        measures::stop_confirmed(&self.endpoint, taken);
-        if !connection_kept {
-            measures::closed_after_stop(&self.endpoint, outcome);
-        }
+        self.meters.cancelled(cause_label(cause), outcome);
+        self.meters.stopped(outcome, connection_kept, taken);
         if outcome == "unknown" {
             tracing::event!(
                 target: STATEMENT_TARGET,
@@ -209,7 +229,8 @@ impl Observer {
 /// started.
 pub(crate) struct Watch {
     pub(crate) span: Span,
-    operation: &'static str,
+    /// Its operation's place in `summary::OPERATIONS` (past its end: `OTHER`).
+    operation: usize,
     started: Instant,
 }
 

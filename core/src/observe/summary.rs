@@ -5,7 +5,7 @@
 //! operation is one of a fixed list, so it is safe as a metric label.
 
 /// The statement keywords reported as operations; anything else is `OTHER`.
-const OPERATIONS: [&str; 26] = [
+pub(crate) const OPERATIONS: [&str; 26] = [
     "SELECT",
     "INSERT",
     "UPDATE",
@@ -39,11 +39,19 @@ const SUMMARY_AT_MOST: usize = 255;
 
 /// The statement's first keyword, upper case, or `OTHER`.
 pub(crate) fn operation(text: &str) -> &'static str {
+    OPERATIONS
+        .get(operation_index(text))
+        .copied()
+        .unwrap_or("OTHER")
+}
+
+/// Where the statement's first keyword is in [`OPERATIONS`]; past its end for `OTHER`.
+pub(crate) fn operation_index(text: &str) -> usize {
     let first = words(text).next().unwrap_or("");
     OPERATIONS
-        .into_iter()
-        .find(|operation| operation.eq_ignore_ascii_case(first))
-        .unwrap_or("OTHER")
+        .iter()
+        .position(|operation| operation.eq_ignore_ascii_case(first))
+        .unwrap_or(OPERATIONS.len())
 }
 
 /// The operation and the first table it names: `SELECT items`, `INSERT orders`,

@@ -35,7 +35,7 @@ use crate::connection::PoolConnection;
 use crate::ctx::Ctx;
 use crate::driver::{BoxFuture, Canceller as _, Connection, Driver};
 use crate::error::{Error, Result, StatementOutcome};
-use crate::observe::{self, InFlightStatement, Observer};
+use crate::observe::{InFlightStatement, Observer};
 use crate::transaction::Transaction;
 use members::{Member, Members};
 pub use options::PoolOptions;
@@ -89,7 +89,7 @@ impl<D: Driver> Shared<D> {
     /// Sets the pool's occupancy gauges (with the `metrics` feature), `idle` given by a
     /// caller that holds the members' lock, or read here.
     fn measure_occupancy(&self, idle: impl FnOnce() -> usize) {
-        observe::pool_occupancy(&self.observer.endpoint, || {
+        self.observer.meters.pool_occupancy(|| {
             (
                 self.open.load(Ordering::Relaxed),
                 idle(),
@@ -262,7 +262,7 @@ impl<D: Driver> Pool<D> {
         let began = Instant::now();
         let _waiter = Defer::new(|| {
             shared.waiting.fetch_sub(1, Ordering::Relaxed);
-            observe::acquire_waited(&shared.observer.endpoint, began.elapsed());
+            shared.observer.meters.acquire_waited(began.elapsed());
         });
         let timeout = shared.options.acquire_timeout;
         let permit = ctx.run(Arc::clone(&shared.permits).acquire_owned());

@@ -1,6 +1,6 @@
 //! The MySQL/MariaDB backend against a real server (TETHERED_MYSQL_URL). One binary, so
 //! one link. Cancellation is asserted on the server's own view,
-//! `information_schema.PROCESSLIST`.
+//! `SHOW FULL PROCESSLIST`.
 
 mod cancellation;
 mod server_behaviour;
