@@ -264,6 +264,8 @@ where
             None => (Ok(StatementOutcome::Unknown), false),
         },
     };
+    // The driver may know better (a MariaDB statement that outlived its own limit).
+    let kept = kept && !object.connection().is_closed();
     object.set_reusable(kept);
     StopReport {
         outcome,

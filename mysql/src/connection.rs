@@ -19,6 +19,7 @@ use crate::error::{interrupted_before_execution, statement_error, too_large};
 use crate::flavour::Flavour;
 use crate::row::MyRow;
 use crate::single_statement::refuse_several;
+use crate::statement_timer::StatementTimer;
 
 /// An open connection, used by one statement at a time.
 ///
@@ -33,8 +34,11 @@ pub struct MyConnection {
     kill_lines: Arc<KillLines>,
     /// Cancels asked for on this connection, shared with its cancellers.
     cancel_requests: Arc<AtomicU64>,
-    /// Set once the connection failed as a connection: it is not used again.
+    /// Set once the connection failed as a connection, or its statement outlived its own
+    /// server-side limit: it is not used again.
     broken: bool,
+    /// The server-side limit of the statement in flight.
+    timer: StatementTimer,
     /// Prepared statements by the caller's text, with the server-side limit each carries.
     /// Looked up by the caller's text, a hit neither formats the limited text again nor
     /// has mysql_async parse it (mysql_async's own cache is off: see the driver).
@@ -74,6 +78,7 @@ impl MyConnection {
             kill_lines,
             cancel_requests: Arc::new(AtomicU64::new(0)),
             broken: false,
+            timer: StatementTimer::default(),
             statements: FxHashMap::default(),
             cached: 0,
             max_packet,
@@ -160,16 +165,19 @@ impl MyConnection {
         values: &Values,
     ) -> Result<Running<'c>> {
         self.check_sendable(sql, values)?;
-        let limit = self.flavour.limit(ctx.remaining());
+        let remaining = ctx.remaining();
+        let limit = self.flavour.limit(remaining);
         if values.0.is_empty() {
             refuse_text(sql)?;
             let text = self.flavour.limited(sql, limit).into_owned();
+            self.timer.started(ctx, remaining, limit);
             let (conn, failures) = self.split();
             let result = conn.query_iter(text).await.map(Protocol::Text);
             Running::new(result, failures)
         } else {
             let params = params(values)?;
             let statement = self.prepare(sql, limit, values.0.len()).await?;
+            self.timer.started(ctx, remaining, limit);
             let (conn, failures) = self.split();
             let result = conn
                 .exec_iter(statement, params)
@@ -185,6 +193,7 @@ impl MyConnection {
         let failures = Failures {
             flavour: self.flavour,
             broken: &mut self.broken,
+            timer: &mut self.timer,
         };
         (&mut self.conn, failures)
     }
@@ -245,7 +254,7 @@ impl Connection for MyConnection {
     fn is_closed(&self) -> bool {
         // mysql_async marks a connection disconnected when an exchange on it failed or
         // was abandoned half-way.
-        self.broken || self.conn.is_disconnected()
+        self.broken || self.conn.is_disconnected() || self.timer.unsettled()
     }
 
     async fn ping(&mut self) -> Result<()> {
@@ -255,18 +264,22 @@ impl Connection for MyConnection {
 
     async fn execute(&mut self, ctx: &Ctx, sql: &str, values: &Values) -> Result<Executed> {
         self.check_sendable(sql, values)?;
-        let limit = self.flavour.limit(ctx.remaining());
+        let remaining = ctx.remaining();
+        let limit = self.flavour.limit(remaining);
         let done = if values.0.is_empty() {
             refuse_text(sql)?;
-            self.conn
-                .query_drop(&*self.flavour.limited(sql, limit))
-                .await
+            let text = self.flavour.limited(sql, limit);
+            self.timer.started(ctx, remaining, limit);
+            self.conn.query_drop(&*text).await
         } else {
             let params = params(values)?;
             let statement = self.prepare(sql, limit, values.0.len()).await?;
+            self.timer.started(ctx, remaining, limit);
             self.conn.exec_drop(&statement, params).await
         };
-        self.settle(done)?;
+        let mut failures = self.split().1;
+        failures.ended();
+        failures.settle(done)?;
         Ok(Executed {
             rows_affected: self.conn.affected_rows(),
             last_insert_id: self.conn.last_insert_id(),
@@ -304,11 +317,14 @@ enum Query<'c> {
     Ended,
 }
 
-/// Where a connection's failures are mapped (by its flavour) and recorded.
+/// Where a connection's failures are mapped (by its flavour) and recorded, and the end of
+/// its statement noted.
 struct Failures<'c> {
     flavour: Flavour,
     /// The connection's: set when it failed as a connection.
     broken: &'c mut bool,
+    /// The connection's: the server-side limit of the statement in flight.
+    timer: &'c mut StatementTimer,
 }
 
 impl Failures<'_> {
@@ -321,6 +337,15 @@ impl Failures<'_> {
             }
             error
         })
+    }
+
+    /// The statement's end has been read: a statement that outlived its own server-side
+    /// limit may have left the limit's kill on its way to the next one
+    /// ([`crate::statement_timer`]), so the connection is not used again.
+    fn ended(&mut self) {
+        if !self.timer.ended() {
+            *self.broken = true;
+        }
     }
 }
 
@@ -341,6 +366,9 @@ impl<'c> Running<'c> {
         result: mysql_async::Result<Protocol<'c>>,
         mut failures: Failures<'c>,
     ) -> Result<Running<'c>> {
+        if result.is_err() {
+            failures.ended();
+        }
         let result = failures.settle(result)?;
         Ok(Running { result, failures })
     }
@@ -352,6 +380,9 @@ impl<'c> Running<'c> {
             Ok((None, false)) => self.discard_rest().await.map(|()| None),
             row => row.map(|(row, _)| row),
         };
+        if !matches!(row, Ok(Some(_))) {
+            self.failures.ended();
+        }
         self.failures.settle(row)
     }
 
