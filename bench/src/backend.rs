@@ -131,12 +131,12 @@ pub trait Backend: 'static {
         connections: usize,
     ) -> impl Future<Output = Result<Self::Raw>> + Send;
 
-    /// sqlx on `connections` connections; `None` where sqlx cannot be in this build.
+    /// sqlx on `connections` connections.
     fn sqlx(
         url: &str,
         statements: Statements,
         connections: usize,
-    ) -> impl Future<Output = Result<Option<Self::Sqlx>>> + Send;
+    ) -> impl Future<Output = Result<Self::Sqlx>> + Send;
 
     /// tethered on `connections` connections, each operation under a request scope with
     /// `request_budget` left (`None`: under the root context itself).

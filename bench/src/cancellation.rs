@@ -283,7 +283,7 @@ where
 {
     let root = Ctx::background();
     let mut series = Vec::new();
-    for who in lineup.present() {
+    for who in Who::ALL {
         if lineup.stops_with_ctx(who) {
             for stop in [
                 Stop::ScopeCancelled,

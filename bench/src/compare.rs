@@ -25,7 +25,7 @@ pub async fn lineup<B: Backend>(
 ) -> Result<LineupOf<B>> {
     Ok(Lineup {
         raw: Arc::new(B::raw(url, statements, connections).await?),
-        sqlx: B::sqlx(url, statements, connections).await?.map(Arc::new),
+        sqlx: Arc::new(B::sqlx(url, statements, connections).await?),
         tethered: Arc::new(B::tethered(url, statements, connections, Some(REQUEST_BUDGET)).await?),
     })
 }

@@ -1,5 +1,5 @@
-//! The contestants of one backend (raw, sqlx where it can be built, tethered), and running
-//! a piece of work on whichever is next in turn.
+//! The contestants of one backend (raw, sqlx, tethered), and running a piece of work on
+//! whichever is next in turn.
 
 use std::fmt;
 use std::future::Future;
@@ -52,29 +52,18 @@ pub trait Task {
 pub struct Lineup<R, S, T> {
     /// The raw driver.
     pub raw: Arc<R>,
-    /// sqlx; `None` where it cannot be built beside tethered (SQLite: see `sqlite.rs`).
-    pub sqlx: Option<Arc<S>>,
+    /// sqlx (on SQLite, in a process of its own: `sqlx_sqlite.rs`).
+    pub sqlx: Arc<S>,
     /// tethered.
     pub tethered: Arc<T>,
 }
 
 impl<R: Contestant, S: Contestant, T: Contestant> Lineup<R, S, T> {
-    /// The contestants present, in [`Who::ALL`] order.
-    pub fn present(&self) -> Vec<Who> {
-        Who::ALL
-            .into_iter()
-            .filter(|who| *who != Who::Sqlx || self.sqlx.is_some())
-            .collect()
-    }
-
-    /// Runs `task` on contestant `who`, one of the [present](Lineup::present) ones.
+    /// Runs `task` on contestant `who`.
     pub async fn run<K: Task>(&self, who: Who, task: K) -> K::Output {
         match who {
             Who::Raw => task.run(&self.raw).await,
-            Who::Sqlx => {
-                let sqlx = self.sqlx.as_ref().expect("only present contestants run");
-                task.run(sqlx).await
-            }
+            Who::Sqlx => task.run(&self.sqlx).await,
             Who::Tethered => task.run(&self.tethered).await,
         }
     }
@@ -89,11 +78,11 @@ impl<R: Contestant, S: Contestant, T: Contestant> Lineup<R, S, T> {
     }
 }
 
-/// `present` turned by `round`, so no contestant always runs first or after the same
-/// neighbour: drift on a noisy machine hits all of them alike.
-pub fn order(round: usize, present: &[Who]) -> Vec<Who> {
-    let mut order = present.to_vec();
-    order.rotate_left(round % present.len());
+/// Every contestant, in [`Who::ALL`] order turned by `round`, so no contestant always runs
+/// first or after the same neighbour: drift on a noisy machine hits all of them alike.
+pub fn order(round: usize) -> [Who; 3] {
+    let mut order = Who::ALL;
+    order.rotate_left(round % Who::ALL.len());
     order
 }
 
@@ -102,15 +91,9 @@ mod tests {
     use super::{Who, order};
 
     #[test]
-    fn the_order_turns_over_the_contestants_present() {
-        assert_eq!(order(0, &Who::ALL), Who::ALL.to_vec());
-        assert_eq!(
-            order(1, &Who::ALL),
-            vec![Who::Sqlx, Who::Tethered, Who::Raw]
-        );
-        // Without sqlx (SQLite), raw and tethered take turns.
-        let without_sqlx = [Who::Raw, Who::Tethered];
-        assert_eq!(order(1, &without_sqlx), vec![Who::Tethered, Who::Raw]);
-        assert_eq!(order(2, &without_sqlx), without_sqlx.to_vec());
+    fn the_order_turns_over_the_contestants() {
+        assert_eq!(order(0), Who::ALL);
+        assert_eq!(order(1), [Who::Sqlx, Who::Tethered, Who::Raw]);
+        assert_eq!(order(3), Who::ALL);
     }
 }

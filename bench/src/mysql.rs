@@ -9,9 +9,9 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use tethered::{Ctx, Pool};
 
 use crate::backend::{Backend, Observer, ROWS, Tables, tethered_options};
-use crate::contestant::{Result, Statements};
+use crate::contestant::{Item, Result, Statements};
 use crate::raw_mysql::RawMySql;
-use crate::sqlx_contestant::Sqlx;
+use crate::sqlx_operations::Sqlx;
 use crate::tethered_contestant::Tethered;
 
 /// MySQL/MariaDB.
@@ -76,7 +76,7 @@ impl Backend for MySqlBackend {
     const DEFAULT_URL: &'static str = "mysql://root@127.0.0.1:3306/test";
 
     type Raw = RawMySql;
-    type Sqlx = Sqlx<sqlx::MySql>;
+    type Sqlx = Sqlx<sqlx::MySql, Item>;
     type Tethered = Tethered<tethered::mysql::MySql>;
     type Driver = tethered::mysql::MySql;
     type Observer = MyObserver;
@@ -133,12 +133,12 @@ impl Backend for MySqlBackend {
         url: &str,
         statements: Statements,
         connections: usize,
-    ) -> Result<Option<Sqlx<sqlx::MySql>>> {
+    ) -> Result<Sqlx<sqlx::MySql, Item>> {
         let mut options = MySqlConnectOptions::from_str(url)?.ssl_mode(MySqlSslMode::Disabled);
         if let Some(socket) = unix_socket(url).await? {
             options = options.socket(socket);
         }
-        Ok(Some(Sqlx::connect(options, statements, connections).await?))
+        Sqlx::connect(options, statements, connections).await
     }
 
     async fn tethered(

@@ -8,9 +8,9 @@ use tethered::{Ctx, Pool};
 use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::backend::{Backend, Observer, ROWS, Tables, tethered_options};
-use crate::contestant::{Result, Statements};
+use crate::contestant::{Item, Result, Statements};
 use crate::raw_postgres::RawPostgres;
-use crate::sqlx_contestant::Sqlx;
+use crate::sqlx_operations::Sqlx;
 use crate::tethered_contestant::Tethered;
 
 /// PostgreSQL.
@@ -50,7 +50,7 @@ impl Backend for PostgresBackend {
     const DEFAULT_URL: &'static str = "postgres://postgres@127.0.0.1:5432/test";
 
     type Raw = RawPostgres;
-    type Sqlx = Sqlx<sqlx::Postgres>;
+    type Sqlx = Sqlx<sqlx::Postgres, Item>;
     type Tethered = Tethered<tethered::postgres::Postgres>;
     type Driver = tethered::postgres::Postgres;
     type Observer = PgObserver;
@@ -108,9 +108,9 @@ impl Backend for PostgresBackend {
         url: &str,
         statements: Statements,
         connections: usize,
-    ) -> Result<Option<Sqlx<sqlx::Postgres>>> {
+    ) -> Result<Sqlx<sqlx::Postgres, Item>> {
         let options = PgConnectOptions::from_str(url)?.ssl_mode(PgSslMode::Disable);
-        Ok(Some(Sqlx::connect(options, statements, connections).await?))
+        Sqlx::connect(options, statements, connections).await
     }
 
     async fn tethered(

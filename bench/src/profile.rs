@@ -109,9 +109,15 @@ async fn profile_on<B: Backend>(
                 run.on(raw, observer).await
             }
             "sqlx" => {
-                let sqlx = B::sqlx(&url, statements, connections)
-                    .await?
-                    .ok_or("sqlx cannot be built for this backend (bench/README.md)")?;
+                if B::EMBEDDED {
+                    // Its operations would each cross the pipe to its child here.
+                    return Err(
+                        "sqlx-sqlite runs in a process of its own (bench/sqlx-sqlite): \
+                                profile that process"
+                            .into(),
+                    );
+                }
+                let sqlx = B::sqlx(&url, statements, connections).await?;
                 run.on(sqlx, observer).await
             }
             "tethered" => {

@@ -5,7 +5,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Statement, TxOpts};
 use tethered::Ctx;
 
-use crate::contestant::{Contestant, Item, Result, Statements, Streamed};
+use crate::contestant::{Contestant, Item, Operations, Result, Statements, Streamed};
 use crate::raw_pool::RawPool;
 
 /// A connection and its prepared statements.
@@ -45,8 +45,8 @@ impl RawMySql {
     }
 }
 
-impl Contestant for RawMySql {
-    const STOPS_WITH_CTX: bool = false;
+impl Operations for RawMySql {
+    type Item = Item;
 
     async fn point_select(&self, id: i64) -> Result<Item> {
         let mut session = self.pool.checkout().await;
@@ -99,6 +99,10 @@ impl Contestant for RawMySql {
         }
         Ok(streamed.count())
     }
+}
+
+impl Contestant for RawMySql {
+    const STOPS_WITH_CTX: bool = false;
 
     async fn long_statement(&self, _request: &Ctx, sql: &'static str) -> Result<()> {
         let mut session = self.pool.checkout().await;

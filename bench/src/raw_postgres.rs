@@ -6,7 +6,7 @@ use futures_util::TryStreamExt;
 use tethered::Ctx;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
-use crate::contestant::{Contestant, Item, Result, Statements, Streamed};
+use crate::contestant::{Contestant, Item, Operations, Result, Statements, Streamed};
 use crate::raw_pool::RawPool;
 
 /// A connection and its prepared statements.
@@ -54,8 +54,8 @@ fn item(row: &Row) -> Result<Item> {
     })
 }
 
-impl Contestant for RawPostgres {
-    const STOPS_WITH_CTX: bool = false;
+impl Operations for RawPostgres {
+    type Item = Item;
 
     async fn point_select(&self, id: i64) -> Result<Item> {
         let session = self.pool.checkout().await;
@@ -101,6 +101,10 @@ impl Contestant for RawPostgres {
         }
         Ok(streamed.count())
     }
+}
+
+impl Contestant for RawPostgres {
+    const STOPS_WITH_CTX: bool = false;
 
     async fn long_statement(&self, _request: &Ctx, sql: &'static str) -> Result<()> {
         let session = self.pool.checkout().await;

@@ -15,7 +15,7 @@ use tethered::Ctx;
 use tethered::sqlite::rusqlite::{self, Connection, OpenFlags, Row};
 use tokio::sync::oneshot;
 
-use crate::contestant::{BoxError, Contestant, Item, Result, Statements, Streamed};
+use crate::contestant::{BoxError, Contestant, Item, Operations, Result, Statements, Streamed};
 use crate::raw_pool::RawPool;
 
 /// Rows per batch from a connection's thread to a stream's reader (tethered-sqlite's).
@@ -97,8 +97,8 @@ fn item(row: &Row<'_>) -> rusqlite::Result<Item> {
     })
 }
 
-impl Contestant for RawSqlite {
-    const STOPS_WITH_CTX: bool = false;
+impl Operations for RawSqlite {
+    type Item = Item;
 
     async fn point_select(&self, id: i64) -> Result<Item> {
         let sql = self.statements.point_select;
@@ -178,6 +178,10 @@ impl Contestant for RawSqlite {
         taken?;
         Ok(streamed.count())
     }
+}
+
+impl Contestant for RawSqlite {
+    const STOPS_WITH_CTX: bool = false;
 
     async fn long_statement(&self, _request: &Ctx, sql: &'static str) -> Result<()> {
         let session = self.pool.checkout().await;

@@ -41,7 +41,7 @@ pub struct WorkloadResult {
     pub workload: Workload,
     /// Its title, with its sizes.
     pub title: String,
-    /// Each contestant's rounds, in [`Who::ALL`] order (none for one not present).
+    /// Each contestant's rounds, in [`Who::ALL`] order.
     pub samples: [Vec<Sample>; 3],
 }
 

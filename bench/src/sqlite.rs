@@ -2,11 +2,10 @@
 //! activity view: every connection registers the suite's counter functions,
 //! `tethered_tests::sqlite_view`, and the long statement ticks its marker once per row).
 //!
-//! No sqlx here: sqlx-sqlite 0.9.0 (the newest) links SQLite through
-//! `libsqlite3-sys >=0.30.1, <0.38.0`, and rusqlite 0.43, which tethered-sqlite is built on,
-//! through `libsqlite3-sys 0.40`. Both declare `links = "sqlite3"`, and Cargo allows one
-//! package per `links` value in a build, so `sqlx/sqlite` cannot be enabled beside tethered's
-//! SQLite in this workspace's lock file (bench/README.md).
+//! sqlx runs in a child process of its own (`sqlx_sqlite.rs`): sqlx-sqlite 0.9 links SQLite
+//! through `libsqlite3-sys >=0.30.1, <0.38.0`, and rusqlite 0.43, which tethered-sqlite is
+//! built on, through `libsqlite3-sys 0.40`. Both declare `links = "sqlite3"`, and Cargo
+//! allows one package per `links` value in a build (bench/README.md).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -18,9 +17,10 @@ use tethered::{Ctx, Pool};
 use tethered_tests::sqlite_view;
 
 use crate::backend::{Backend, Observer, ROWS, Tables, tethered_options};
-use crate::contestant::{Contestant, Item, Result, Statements};
+use crate::contestant::{Result, Statements};
 use crate::mysql::MySqlBackend;
 use crate::raw_sqlite::RawSqlite;
+use crate::sqlx_sqlite::{self, SqlxSqlite};
 use crate::tethered_contestant::Tethered;
 
 /// SQLite, embedded: a database file every contestant opens.
@@ -84,28 +84,36 @@ impl Observer for SqliteObserver {
         Ok(())
     }
 
+    /// This process's statements and the sqlx-sqlite children's.
     async fn running(&mut self, marker: &str) -> Result<u64> {
-        let running: i64 = self.conn.query_row(
-            "SELECT tethered_running(?)",
-            [format!("%{marker}%")],
-            |row| row.get(0),
-        )?;
+        let pattern = format!("%{marker}%");
+        let running: i64 =
+            self.conn
+                .query_row("SELECT tethered_running(?)", [&pattern], |row| row.get(0))?;
+        let in_children = sqlx_sqlite::running(&pattern).await?;
         // A server's view costs a round trip, which lets the statement's caller run
-        // meanwhile; this one answers at once, so give the caller its turn here.
+        // meanwhile; this one may answer at once, so give the caller its turn here.
         tokio::task::yield_now().await;
-        Ok(u64::try_from(running)?)
+        Ok(u64::try_from(running)? + in_children)
     }
 
     async fn stopped_at(&mut self, marker: &str) -> Result<Option<tokio::time::Instant>> {
-        let quiet: Option<i64> = self.conn.query_row(
-            "SELECT tethered_quiet_micros(?)",
-            [format!("%{marker}%")],
-            |row| row.get(0),
-        )?;
+        let pattern = format!("%{marker}%");
+        let quiet: Option<i64> =
+            self.conn
+                .query_row("SELECT tethered_quiet_micros(?)", [&pattern], |row| {
+                    row.get(0)
+                })?;
+        let here = quiet
+            .map(u64::try_from)
+            .transpose()?
+            .map(Duration::from_micros);
+        let in_children = sqlx_sqlite::quiet_for(&pattern).await?;
         let now = tokio::time::Instant::now();
-        Ok(match quiet {
-            Some(micros) => now.checked_sub(Duration::from_micros(u64::try_from(micros)?)),
-            None => None,
+        Ok(match (here, in_children) {
+            (Some(here), Some(there)) => now.checked_sub(here.min(there)),
+            (Some(quiet), None) | (None, Some(quiet)) => now.checked_sub(quiet),
+            (None, None) => None,
         })
     }
 
@@ -121,34 +129,6 @@ impl Observer for SqliteObserver {
     }
 }
 
-/// Stands for sqlx on SQLite, which cannot be built here (see the module's header): no
-/// value of it exists, so no workload ever runs it.
-pub enum NoSqlx {}
-
-impl Contestant for NoSqlx {
-    const STOPS_WITH_CTX: bool = false;
-
-    async fn point_select(&self, _: i64) -> Result<Item> {
-        match *self {}
-    }
-
-    async fn insert_in_transaction(&self, _: &[Item]) -> Result<()> {
-        match *self {}
-    }
-
-    async fn select_range(&self, _: i64, _: i64) -> Result<Vec<Item>> {
-        match *self {}
-    }
-
-    async fn stream_range(&self, _: i64, _: i64) -> Result<u64> {
-        match *self {}
-    }
-
-    async fn long_statement(&self, _: &Ctx, _: &'static str) -> Result<()> {
-        match *self {}
-    }
-}
-
 impl Backend for SqliteBackend {
     const NAME: &'static str = "sqlite";
     const URL_VARIABLE: &'static str = "TETHERED_BENCH_SQLITE_URL";
@@ -157,7 +137,7 @@ impl Backend for SqliteBackend {
     const LONG_STATEMENT: &'static str = "a CPU-bound count in the engine";
 
     type Raw = RawSqlite;
-    type Sqlx = NoSqlx;
+    type Sqlx = SqlxSqlite;
     type Tethered = Tethered<Sqlite>;
     type Driver = Sqlite;
     type Observer = SqliteObserver;
@@ -210,8 +190,11 @@ impl Backend for SqliteBackend {
         RawSqlite::connect(&path(url)?, set_up, statements, connections)
     }
 
-    async fn sqlx(_: &str, _: Statements, _: usize) -> Result<Option<NoSqlx>> {
-        Ok(None)
+    async fn sqlx(url: &str, statements: Statements, connections: usize) -> Result<SqlxSqlite> {
+        let busy_timeout = tethered::sqlite::DEFAULT_BUSY_TIMEOUT;
+        let path = path(url)?;
+        let sqlx = SqlxSqlite::connect(&path, busy_timeout, statements, connections);
+        sqlx.await
     }
 
     async fn tethered(

@@ -7,7 +7,7 @@ use futures_util::TryStreamExt;
 
 use tethered::{Ctx, Driver, Executor, FromRow, Pool, RowOf, Scope, Sql};
 
-use crate::contestant::{Contestant, Item, Result, Statements, Streamed};
+use crate::contestant::{Contestant, Item, Operations, Result, Statements, Streamed};
 
 /// The deadline each operation's request scope gets: far more than any operation takes,
 /// as a service's request budget is.
@@ -66,12 +66,12 @@ impl<D: Driver> Tethered<D> {
     }
 }
 
-impl<D> Contestant for Tethered<D>
+impl<D> Operations for Tethered<D>
 where
     D: Driver,
     Item: FromRow<RowOf<D>>,
 {
-    const STOPS_WITH_CTX: bool = true;
+    type Item = Item;
 
     async fn point_select(&self, id: i64) -> Result<Item> {
         let request = self.request();
@@ -113,6 +113,14 @@ where
         }
         Ok(streamed.count())
     }
+}
+
+impl<D> Contestant for Tethered<D>
+where
+    D: Driver,
+    Item: FromRow<RowOf<D>>,
+{
+    const STOPS_WITH_CTX: bool = true;
 
     async fn long_statement(&self, request: &Ctx, sql: &'static str) -> Result<()> {
         self.pool.execute(request, Sql::new(sql)).await?;

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::backend::ROWS;
-use crate::contestant::{BoxError, Contestant, Item, Result};
+use crate::contestant::{Contestant, Item, Result};
 use crate::lineup::{Lineup, Task, Who, order};
-use crate::measure::process_cpu;
+use crate::plan::{self, Plan, Ran};
 
 /// A throughput workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,41 +130,44 @@ pub struct Sample {
     pub cpu_per_op: Duration,
 }
 
-/// One round of a workload for one contestant, with its input made beforehand, so that
-/// the timing covers only the statements.
-struct Round<'s> {
-    workload: Workload,
-    sizes: &'s Sizes,
-    /// Varies the keys from round to round.
-    seed: usize,
-    /// Workload 3's rows, with keys never used before.
-    transactions: Vec<Vec<Item>>,
-}
-
-impl Round<'_> {
-    fn new<'s>(
-        workload: Workload,
-        sizes: &'s Sizes,
-        seed: usize,
-        next_id: &AtomicI64,
-    ) -> Round<'s> {
-        let transactions = if workload == Workload::InsertTransaction {
+/// The plan of one round of `workload` (see [`Plan`]): its keys varied by `seed` from
+/// round to round, workload 3's rows with keys never used before.
+fn plan(workload: Workload, sizes: &Sizes, seed: usize, next_id: &AtomicI64) -> Plan<Item> {
+    match workload {
+        Workload::SequentialPointSelect => Plan::PointSelects(
+            (0..sizes.sequential_selects)
+                .map(|step| key(seed, 0, step))
+                .collect(),
+        ),
+        Workload::ConcurrentPointSelect => {
+            let per_task = sizes.concurrent_selects / sizes.tasks;
+            Plan::ConcurrentPointSelects(
+                (0..sizes.tasks)
+                    .map(|task| (0..per_task).map(|step| key(seed, task, step)).collect())
+                    .collect(),
+            )
+        }
+        Workload::InsertTransaction => Plan::Transactions(
             (0..sizes.transactions)
                 .map(|_| {
                     let rows = sizes.rows_per_transaction as i64;
                     let first = next_id.fetch_add(rows, Ordering::Relaxed);
                     (first..first + rows).map(Item::numbered).collect()
                 })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Round {
-            workload,
-            sizes,
-            seed,
-            transactions,
-        }
+                .collect(),
+        ),
+        Workload::SelectMany => Plan::Ranges(
+            (0..sizes.range_selects)
+                .map(|step| {
+                    let first = key(seed, 0, step).min(ROWS - sizes.rows_per_range + 1);
+                    (first, first + sizes.rows_per_range - 1)
+                })
+                .collect(),
+        ),
+        Workload::Stream => Plan::Streams {
+            count: sizes.streams,
+            last: ROWS,
+        },
     }
 }
 
@@ -177,79 +180,14 @@ fn key(seed: usize, task: usize, step: usize) -> i64 {
     (mixed as i64).rem_euclid(ROWS) + 1
 }
 
-fn check(item: &Item, id: i64) -> Result<()> {
-    if item.id == id && item.n == id * 7 {
-        Ok(())
-    } else {
-        Err(format!("asked for row {id}, got {item:?}").into())
-    }
-}
+/// A round's plan, run on whichever contestant is next in turn.
+struct Round(Plan<Item>);
 
-impl Task for Round<'_> {
-    /// The operations done.
-    type Output = Result<u64>;
+impl Task for Round {
+    type Output = Result<Ran>;
 
-    async fn run<C: Contestant>(self, contestant: &Arc<C>) -> Result<u64> {
-        let sizes = self.sizes;
-        match self.workload {
-            Workload::SequentialPointSelect => {
-                for step in 0..sizes.sequential_selects {
-                    let id = key(self.seed, 0, step);
-                    check(&contestant.point_select(id).await?, id)?;
-                }
-                Ok(sizes.sequential_selects as u64)
-            }
-            Workload::ConcurrentPointSelect => {
-                let per_task = sizes.concurrent_selects / sizes.tasks;
-                let tasks: Vec<_> = (0..sizes.tasks)
-                    .map(|task| {
-                        let contestant = Arc::clone(contestant);
-                        let seed = self.seed;
-                        tokio::spawn(async move {
-                            for step in 0..per_task {
-                                let id = key(seed, task, step);
-                                check(&contestant.point_select(id).await?, id)?;
-                            }
-                            Ok::<_, BoxError>(())
-                        })
-                    })
-                    .collect();
-                for task in tasks {
-                    task.await??;
-                }
-                Ok((per_task * sizes.tasks) as u64)
-            }
-            Workload::InsertTransaction => {
-                for rows in &self.transactions {
-                    contestant.insert_in_transaction(rows).await?;
-                }
-                Ok((self.transactions.len() * sizes.rows_per_transaction) as u64)
-            }
-            Workload::SelectMany => {
-                for step in 0..sizes.range_selects {
-                    let first = key(self.seed, 0, step).min(ROWS - sizes.rows_per_range + 1);
-                    let last = first + sizes.rows_per_range - 1;
-                    let items = contestant.select_range(first, last).await?;
-                    if items.len() as i64 != sizes.rows_per_range {
-                        return Err(format!("{} rows from {first}..={last}", items.len()).into());
-                    }
-                    check(&items[0], first)?;
-                    check(&items[items.len() - 1], last)?;
-                }
-                Ok(sizes.range_selects as u64 * sizes.rows_per_range as u64)
-            }
-            Workload::Stream => {
-                let mut streamed = 0;
-                for _ in 0..sizes.streams {
-                    let rows = contestant.stream_range(1, ROWS).await?;
-                    if rows != ROWS as u64 {
-                        return Err(format!("{rows} rows streamed of {ROWS}").into());
-                    }
-                    streamed += rows;
-                }
-                Ok(streamed)
-            }
-        }
+    async fn run<C: Contestant>(self, contestant: &Arc<C>) -> Result<Ran> {
+        C::round(contestant, self.0).await
     }
 }
 
@@ -262,15 +200,12 @@ pub async fn run_once<C: Contestant>(
     seed: usize,
     next_insert_id: &AtomicI64,
 ) -> Result<u64> {
-    Round::new(workload, sizes, seed, next_insert_id)
-        .run(contestant)
-        .await
+    plan::run(contestant, plan(workload, sizes, seed, next_insert_id)).await
 }
 
 /// Runs `workload` on every contestant of `lineup`: one warm-up round (connections opened,
 /// statements prepared and cached) and then `sizes.rounds` measured ones, the contestants'
-/// order turning each round. Returns each contestant's samples, in [`Who::ALL`] order (none
-/// for a contestant not present).
+/// order turning each round. Returns each contestant's samples, in [`Who::ALL`] order.
 pub async fn measure<R, S, T>(
     lineup: &Lineup<R, S, T>,
     workload: Workload,
@@ -283,13 +218,14 @@ where
     T: Contestant,
 {
     let mut samples: [Vec<Sample>; 3] = Default::default();
-    let present = lineup.present();
     for round in 0..=sizes.rounds {
-        for who in order(round, &present) {
-            let input = Round::new(workload, sizes, round, next_insert_id);
-            let (cpu, wall) = (process_cpu(), Instant::now());
-            let operations = lineup.run(who, input).await?;
-            let (cpu, wall) = (process_cpu() - cpu, wall.elapsed());
+        for who in order(round) {
+            let input = Round(plan(workload, sizes, round, next_insert_id));
+            let Ran {
+                operations,
+                wall,
+                cpu,
+            } = lineup.run(who, input).await?;
             if round > 0 {
                 let index = Who::ALL
                     .iter()

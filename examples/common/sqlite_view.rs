@@ -21,8 +21,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use tethered::sqlite::rusqlite::functions::FunctionFlags;
-use tethered::sqlite::rusqlite::{self, Connection, InterruptHandle};
+// rusqlite itself, not tethered's re-export: the benchmark's sqlx-sqlite child, which cannot
+// link tethered's SQLite, registers these functions on sqlx's connections too.
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, InterruptHandle};
 
 /// How recently a marker must have ticked to count as running.
 pub const STILL: Duration = Duration::from_millis(25);
@@ -68,8 +70,9 @@ fn tick(marker: String, session: u64) {
     mark.last = Instant::now();
 }
 
-/// The markers matching `pattern` (`%marker%`) that ticked within [`STILL`].
-fn running(pattern: &str) -> Vec<(String, u64, u64, Duration)> {
+/// The markers matching `pattern` (`%marker%`) that ticked within [`STILL`]: each one's
+/// marker, session, ticks and the age of its last tick.
+pub fn running(pattern: &str) -> Vec<(String, u64, u64, Duration)> {
     let needle = pattern.trim_matches('%');
     registry()
         .marks
@@ -79,6 +82,18 @@ fn running(pattern: &str) -> Vec<(String, u64, u64, Duration)> {
             (marker.clone(), *session, mark.ticks, mark.last.elapsed())
         })
         .collect()
+}
+
+/// How long ago a marker matching `pattern` (`%marker%`) last ticked, or `None` if none
+/// ever did: when the engine last ran a stopped statement.
+pub fn quiet_for(pattern: &str) -> Option<Duration> {
+    let needle = pattern.trim_matches('%');
+    registry()
+        .marks
+        .iter()
+        .filter(|((marker, _), _)| marker.contains(needle))
+        .map(|(_, mark)| mark.last.elapsed())
+        .min()
 }
 
 /// Registers the view's functions on a new connection (the driver's `on_open`).
@@ -134,13 +149,7 @@ pub fn install(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     conn.create_scalar_function("tethered_quiet_micros", 1, flags, |call| {
         let pattern: String = call.get(0)?;
-        let needle = pattern.trim_matches('%');
-        let quiet = registry()
-            .marks
-            .iter()
-            .filter(|((marker, _), _)| marker.contains(needle))
-            .map(|(_, mark)| mark.last.elapsed())
-            .min();
+        let quiet = quiet_for(&pattern);
         Ok(quiet.map(|quiet| i64::try_from(quiet.as_micros()).unwrap_or(i64::MAX)))
     })?;
     conn.create_scalar_function("tethered_stop", 1, flags, |call| {
