@@ -6,7 +6,8 @@
 # connections and warm-up cost the same in both, so the difference of the two counts over
 # MANY - FEW is the cost of one operation. Prints that, then the functions whose cost per
 # operation is largest: inclusive (a function's own instructions plus those of what it
-# calls), then exclusive (its own). User space only: system calls are not counted.
+# calls), then exclusive (its own). User space only: system calls are not counted. A
+# profile runs on one tokio worker, so the count repeats (within about ±0.5 %).
 #
 # usage: bench/callgrind.sh BACKEND/CONTESTANT [WORKLOAD] [FEW] [MANY] [TOP]
 #   bench/callgrind.sh postgres/raw

@@ -149,8 +149,12 @@ impl OnBoard {
             board.places.resize_with(place + 1, Place::default);
         }
         let entry = &mut board.places[place];
-        entry.text.clear();
-        entry.text.push_str(&text[..kept]);
+        // A connection mostly runs the few statements of its service again: comparing is
+        // cheaper than copying.
+        if entry.text != text[..kept] {
+            entry.text.clear();
+            entry.text.push_str(&text[..kept]);
+        }
         entry.statement = Some(Statement {
             ticket,
             sent,
