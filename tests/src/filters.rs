@@ -47,6 +47,62 @@ pub async fn every_comparison_selects_the_expected_rows<B: Backend>() {
     assert_eq!(ages(&stage, User::NAME.is_not_null()).await, [40, 50, 60]);
     assert_eq!(ages(&stage, User::NAME.eq("user 3")).await, [50]);
     assert_eq!(ages(&stage, User::EMAIL.like("user1@%")).await, [30]);
+    assert_eq!(ages(&stage, User::AGE.between(30, 50)).await, [30, 40, 50]);
+    assert_eq!(
+        ages(&stage, User::AGE.between(50, 30)).await,
+        Vec::<i32>::new()
+    );
+    assert_eq!(
+        ages(&stage, User::NAME.between("user 3", "user 9")).await,
+        [50, 60]
+    );
+    assert_eq!(
+        ages(&stage, User::AGE.is_not_in([20, 60, 99])).await,
+        [30, 40, 50]
+    );
+    assert_eq!(
+        ages(&stage, User::AGE.is_not_in(Vec::<i32>::new())).await,
+        [20, 30, 40, 50, 60]
+    );
+    stage.finish().await;
+}
+
+pub async fn text_filters_take_wildcards_literally_and_ilike_ignores_case<B: Backend>() {
+    let stage = Stage::<B>::new(2).await;
+    stage.setup(users()).await;
+    let emails = [
+        "50%_off@shop.example",
+        "500ff@shop.example",
+        "a!b@Shop.Example",
+        "ab@shop.example",
+    ];
+    for (age, email) in (1..).zip(emails) {
+        let user = User::new(email, None, age);
+        user.insert(&stage.root, &stage.pool).await.expect("insert");
+    }
+
+    // Unescaped, `50%` would match `500ff` and `%_` every address.
+    assert_eq!(ages(&stage, User::EMAIL.starts_with("50%")).await, [1]);
+    assert_eq!(ages(&stage, User::EMAIL.contains("%_")).await, [1]);
+    assert_eq!(ages(&stage, User::EMAIL.contains("!")).await, [3]);
+    assert_eq!(
+        ages(&stage, User::EMAIL.contains("!!")).await,
+        Vec::<i32>::new()
+    );
+    assert_eq!(
+        ages(&stage, User::EMAIL.ends_with("0ff@shop.example")).await,
+        [2]
+    );
+    assert_eq!(
+        ages(&stage, User::EMAIL.ends_with("ab@shop.example")).await,
+        [4]
+    );
+    // Case ignored whatever the backend or the column's collation.
+    assert_eq!(ages(&stage, User::EMAIL.ilike("A!B@SHOP.%")).await, [3]);
+    assert_eq!(
+        ages(&stage, User::EMAIL.ilike("%@SHOP.EXAMPLE")).await,
+        [1, 2, 3, 4]
+    );
     stage.finish().await;
 }
 

@@ -82,6 +82,7 @@ macro_rules! __suite_list {
                     order_limit_and_offset_page_through_rows,
                     one_optional_and_count_read_single_results,
                     injection_shaped_strings_round_trip_through_inserts_and_filters,
+                    text_filters_take_wildcards_literally_and_ilike_ignores_case,
                 ],
                 observe: [
                     a_completed_statement_is_a_span_with_the_conventions_fields,

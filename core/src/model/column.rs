@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use sea_query::{Alias, Condition, Expr, ExprTrait, Order, Value};
+use sea_query::{Alias, BinOper, Condition, Expr, ExprTrait, Func, LikeExpr, Order, Value};
 
 use crate::model::Model;
 use crate::model::field::{Comparable, Field};
@@ -101,6 +101,23 @@ impl<M: Model, T: Field> Column<M, T> {
         Filter::new(self.expr().is_in(values))
     }
 
+    /// `column NOT IN (values...)`. An empty list matches every row.
+    pub fn is_not_in<V: Comparable<T::Compare>>(
+        self,
+        values: impl IntoIterator<Item = V>,
+    ) -> Filter<M> {
+        !self.is_in(values)
+    }
+
+    /// `column BETWEEN low AND high`: both ends included; none when `low > high`.
+    pub fn between(
+        self,
+        low: impl Comparable<T::Compare>,
+        high: impl Comparable<T::Compare>,
+    ) -> Filter<M> {
+        Filter::new(self.expr().between(Self::compare(low), Self::compare(high)))
+    }
+
     /// `column IS NULL`.
     pub fn is_null(self) -> Filter<M> {
         Filter::new(self.expr().is_null())
@@ -125,5 +142,57 @@ impl<M: Model, T: Field> Column<M, T> {
     /// Descending order on this column.
     pub fn desc(self) -> Ordering<M> {
         Ordering::new(self.name, Order::Desc)
+    }
+}
+
+/// The escape character of the patterns [`Column::contains`] and its kin build: not the
+/// backslash, which MySQL's string syntax treats apart.
+const LIKE_ESCAPE: char = '!';
+
+/// `text` as a LIKE pattern that matches it literally: its wildcards (`%`, `_`) and the
+/// escape character itself are escaped.
+fn literal_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            pattern.push(LIKE_ESCAPE);
+        }
+        pattern.push(c);
+    }
+    pattern
+}
+
+/// Filters on text columns. [`Column::contains`], [`Column::starts_with`] and
+/// [`Column::ends_with`] match their argument literally (a `%` or `_` in it is just a
+/// character) and compare as the column's collation does: case-sensitive on PostgreSQL,
+/// case-insensitive under MariaDB's usual `_ci` collations and, for ASCII, on SQLite.
+/// [`Column::ilike`] ignores case on every backend.
+impl<M: Model, T: Field<Compare = String>> Column<M, T> {
+    fn like_literal(self, before: &str, text: &str, after: &str) -> Filter<M> {
+        let pattern = format!("{before}{}{after}", literal_pattern(text));
+        Filter::new(self.expr().like(LikeExpr::new(pattern).escape(LIKE_ESCAPE)))
+    }
+
+    /// The column's text contains `text`, taken literally.
+    pub fn contains(self, text: &str) -> Filter<M> {
+        self.like_literal("%", text, "%")
+    }
+
+    /// The column's text starts with `text`, taken literally.
+    pub fn starts_with(self, text: &str) -> Filter<M> {
+        self.like_literal("", text, "%")
+    }
+
+    /// The column's text ends with `text`, taken literally.
+    pub fn ends_with(self, text: &str) -> Filter<M> {
+        self.like_literal("%", text, "")
+    }
+
+    /// `column LIKE pattern`, ignoring case on every backend (`LOWER(column) LIKE
+    /// LOWER(pattern)`: PostgreSQL's `ILIKE` has no MySQL or SQLite spelling). `%` and `_`
+    /// are wildcards; the pattern is bound, never spliced into the SQL.
+    pub fn ilike(self, pattern: impl Into<String>) -> Filter<M> {
+        let pattern = Func::lower(Expr::val(pattern.into()));
+        Filter::new(Expr::expr(Func::lower(self.expr())).binary(BinOper::Like, pattern))
     }
 }
